@@ -83,7 +83,7 @@ class InChITokenizer:
         return [SOS_ID, *ids, EOS_ID]
 
     def decode(self, ids: Iterable[int]) -> str:
-        """The InChI that ``ids`` spell: stops at ``<eos>``, skips ``<pad>``, ``<sos>``, ``<unk>``."""
+        """The InChI that ``ids`` spell: stops at ``<eos>``; skips pad, sos and unk ids."""
         parts = []
         for i in ids:
             i = int(i)
