@@ -1,0 +1,41 @@
+# The two commands of the README: `make demo` runs the main job, `make test` passes the tests.
+# Both install what they need first (into the current Python; use a virtualenv if you prefer).
+PYTHON ?= python3
+PIP := $(PYTHON) -m pip
+USPTO ?= ../shared/data/uspto-300
+CONFIG ?= configs/quickstart.yaml
+BEST ?= checkpoints/quickstart/best.ckpt
+STAMP := .make/installed
+
+.PHONY: install demo test lint bench clean
+
+# torch and torchvision are pinned to the builds this project is developed with; the CPU
+# machines it targets carry them on local disk, so the install needs no large download.
+$(STAMP): pyproject.toml
+	$(PIP) install -q torch==2.14.1 torchvision==0.29.1
+	$(PIP) install -q -e '.[dev]'
+	@mkdir -p $(dir $@) && touch $@
+
+install: $(STAMP)
+
+# Train the quickstart model, score it on its validation split, then predict real patent
+# drawings (uspto-300; a fresh synthetic set where that folder is absent) and score those.
+demo: $(STAMP)
+	$(PYTHON) -m inchi_lightning fit --config $(CONFIG)
+	$(PYTHON) -m inchi_lightning validate --config $(CONFIG) --ckpt_path $(BEST)
+	@if [ -d "$(USPTO)/images" ]; then images="$(USPTO)/images"; labels="$(USPTO)/labels.csv"; \
+	else $(PYTHON) -m inchi_lightning synth --out data/demo-test --n 200 --seed 12345 && \
+	  images=data/demo-test/train; labels=data/demo-test/train_labels.csv; fi; \
+	set -x; $(PYTHON) -m inchi_lightning predict --config $(CONFIG) --ckpt_path $(BEST) \
+	  --data.predict_dir "$$images" --submission.output data/demo-submission.csv && \
+	$(PYTHON) -m inchi_lightning score --submission data/demo-submission.csv --labels "$$labels"
+
+test: $(STAMP)
+	$(PYTHON) -m pytest
+
+lint: $(STAMP)
+	ruff check inchi_lightning tests bench
+	ruff format --check inchi_lightning tests bench
+
+clean:
+	rm -rf .make data logs checkpoints/*/ submission.csv

@@ -1,0 +1,65 @@
+"""The command line: ``synth``, ``preprocess``, and LightningCLI's fit/validate/test/predict.
+
+Heavy imports (Lightning, torch, Ray) happen only inside the command that needs them, so
+``synth --help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+USAGE = """\
+usage: python -m inchi_lightning <command> [options]
+
+Read images of skeletal chemical formulas and write their InChI strings.
+
+commands:
+  synth       draw a synthetic BMS-style dataset with RDKit (train_labels.csv + train/a/b/c/*.png)
+  preprocess  clean images (despeckle, sharpen, crop, resize) on Ray and write training shards
+  fit         train a model (LightningCLI: --config configs/quickstart.yaml)
+  validate    score a checkpoint on the validation split (--ckpt_path)
+  test        score a checkpoint on the test split (--ckpt_path)
+  predict     write submission.csv (image_id,InChI) for a folder of images (--ckpt_path)
+  score       mean Levenshtein and exact match of a submission against labels
+
+`python -m inchi_lightning <command> --help` explains each command's options.
+Set INCHI_LIGHTNING_DEBUG=1 to see full tracebacks instead of one-line errors.
+"""
+
+LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
+
+
+def run_lightning(argv: list[str]) -> int:
+    """Run a LightningCLI subcommand; user errors become one line on stderr and exit code 2."""
+    from inchi_lightning.lightning_cli import InChICLI
+
+    try:
+        InChICLI(args=argv)
+    except (FileNotFoundError, ValueError) as exc:
+        if os.environ.get("INCHI_LIGHTNING_DEBUG"):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = argv[0] if argv else None
+    if command == "synth":
+        from inchi_lightning import synth
+
+        return synth.main(argv[1:])
+    if command == "preprocess":
+        from inchi_lightning import preprocess
+
+        return preprocess.main(argv[1:])
+    if command == "score":
+        from inchi_lightning import evaluate
+
+        return evaluate.main(argv[1:])
+    if command in LIGHTNING_COMMANDS:
+        return run_lightning(argv)
+    print(USAGE, end="", file=sys.stdout if command in (None, "-h", "--help") else sys.stderr)
+    return 0 if command in (None, "-h", "--help") else 2

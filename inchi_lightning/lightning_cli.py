@@ -1,0 +1,58 @@
+"""``InChICLI``: LightningCLI for fit/validate/test/predict with the project's defaults."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from jsonargparse import Namespace
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from inchi_lightning.data import InChIDataModule, QuickstartSettings, prepare_shards
+from inchi_lightning.module import InChICaptioner
+from inchi_lightning.submission import SubmissionWriter
+
+
+class InChICLI(LightningCLI):
+    """LightningCLI with the project's checkpointing defaults and the vocabulary filled in.
+
+    The model's vocabulary and clean() parameters come from the shard directory when a run
+    starts from nothing, and from the checkpoint's hyperparameters when ``--ckpt_path`` is given,
+    so a checkpoint alone is enough to predict.
+    """
+
+    def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
+        super().__init__(
+            InChICaptioner,
+            InChIDataModule,
+            args=args,
+            run=run,
+            save_config_kwargs={"overwrite": True},
+        )
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults(
+            {
+                "checkpoint.dirpath": "checkpoints",
+                "checkpoint.filename": "best",
+                "checkpoint.enable_version_counter": False,
+                "checkpoint.monitor": "val/levenshtein",
+                "checkpoint.mode": "min",
+                "checkpoint.save_last": True,
+            }
+        )
+        parser.add_lightning_class_args(LearningRateMonitor, "lr_monitor")
+        parser.add_lightning_class_args(SubmissionWriter, "submission")
+
+    def before_instantiate_classes(self) -> None:
+        config = self.config[self.subcommand]
+        if config.model.vocabulary is not None or self.subcommand == "predict":
+            return
+        quickstart = config.data.quickstart
+        if isinstance(quickstart, Namespace):
+            quickstart = QuickstartSettings(**quickstart.as_dict())
+        tokenizer, clean_params = prepare_shards(config.data.shards, quickstart)
+        config.model.vocabulary = tokenizer.tokens
+        config.model.max_length = tokenizer.max_length
+        config.model.clean_params = Namespace(**asdict(clean_params))
