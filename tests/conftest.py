@@ -1,0 +1,57 @@
+"""Fixtures that build tiny synthetic data once per test session.
+
+Drawing and preprocessing cost seconds (Ray starts once per preprocess call), so the raw set
+and its shards are session-scoped; tests that change data copy it into their own tmp_path.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+TINY_IMAGE_SIZE = 64
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ray_temp_dir():
+    """Keep Ray's session files out of /tmp/ray; a short path, since Ray's sockets need one."""
+    path = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    previous = os.environ.get("RAY_TMPDIR")
+    os.environ["RAY_TMPDIR"] = path
+    yield path
+    if previous is None:
+        os.environ.pop("RAY_TMPDIR", None)
+    else:
+        os.environ["RAY_TMPDIR"] = previous
+
+
+@pytest.fixture(scope="session")
+def tiny_raw(tmp_path_factory) -> Path:
+    """~120 synthetic drawings in the Kaggle BMS layout."""
+    from inchi_lightning.synth import synthesise
+
+    out = tmp_path_factory.mktemp("raw")
+    synthesise(out, n=120, seed=7, num_workers=2, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_shards(tiny_raw, tmp_path_factory) -> Path:
+    """``tiny_raw`` preprocessed to 64 px shards with a validation split."""
+    from inchi_lightning.imaging import CleanParams
+    from inchi_lightning.preprocess import preprocess
+
+    out = tmp_path_factory.mktemp("shards") / "shards"
+    preprocess(
+        tiny_raw,
+        out,
+        clean_params=CleanParams(image_size=TINY_IMAGE_SIZE),
+        shard_size=50,
+        val_fraction=0.2,
+        num_cpus=2,
+        progress=False,
+    )
+    return out

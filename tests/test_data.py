@@ -1,0 +1,111 @@
+import numpy as np
+import pytest
+import torch
+
+from inchi_lightning.data import (
+    InChIDataModule,
+    QuickstartSettings,
+    collate_captions,
+    list_images,
+    prepare_shards,
+    train_augmentation,
+)
+from inchi_lightning.imaging import CleanParams
+from inchi_lightning.tokenizer import EOS_ID, PAD_ID, SOS_ID
+
+from .conftest import TINY_IMAGE_SIZE
+
+
+def make_datamodule(shards, **kwargs) -> InChIDataModule:
+    kwargs = {"batch_size": 8, "num_workers": 0, **kwargs}
+    return InChIDataModule(shards=str(shards), **kwargs)
+
+
+def test_batches_have_documented_shapes_and_dtypes(tiny_shards):
+    datamodule = make_datamodule(tiny_shards)
+    datamodule.setup("fit")
+    batch = next(iter(datamodule.train_dataloader()))
+    size = TINY_IMAGE_SIZE
+    assert batch["images"].shape == (8, 1, size, size)
+    assert batch["images"].dtype == torch.uint8
+    assert batch["tokens"].dtype == torch.long
+    assert batch["tokens"].shape == (8, int(batch["lengths"].max()))
+    assert (batch["tokens"][:, 0] == SOS_ID).all()
+    for row, length in zip(batch["tokens"], batch["lengths"], strict=True):
+        assert row[length - 1] == EOS_ID
+        assert (row[length:] == PAD_ID).all()
+    assert len(batch["image_ids"]) == len(batch["inchis"]) == 8
+
+
+def test_tokens_decode_to_the_label(tiny_shards):
+    datamodule = make_datamodule(tiny_shards)
+    datamodule.setup("validate")
+    batch = next(iter(datamodule.val_dataloader()))
+    decoded = datamodule.tokenizer.decode_batch(batch["tokens"].tolist())
+    assert decoded == batch["inchis"]
+
+
+def test_validation_images_are_not_augmented(tiny_shards):
+    datamodule = make_datamodule(tiny_shards)
+    datamodule.setup("fit")
+    dataset = datamodule.datasets["val"]
+    assert dataset.transform is None
+    assert torch.equal(dataset[0]["image"], dataset[0]["image"])
+    assert datamodule.datasets["train"].transform is not None
+
+
+def test_augmentation_keeps_shape_dtype_and_white_background():
+    image = np.full((64, 64), 255, dtype=np.uint8)
+    image[30:34, 10:54] = 0
+    rng_outputs = [train_augmentation()(image=image)["image"] for _ in range(20)]
+    for out in rng_outputs:
+        assert out.shape == image.shape and out.dtype == np.uint8
+        assert out[0, 0] >= 200  # corners stay (nearly) white: fill is white, not black
+    assert any(not np.array_equal(out, image) for out in rng_outputs)
+
+
+def test_collate_pads_to_the_longest():
+    samples = [
+        {
+            "image": torch.zeros(4, 4, dtype=torch.uint8),
+            "tokens": torch.tensor(ids),
+            "image_id": str(i),
+            "inchi": "",
+        }
+        for i, ids in enumerate([[1, 5, 2], [1, 5, 6, 7, 2]])
+    ]
+    batch = collate_captions(samples)
+    assert batch["tokens"].tolist() == [[1, 5, 2, 0, 0], [1, 5, 6, 7, 2]]
+    assert batch["lengths"].tolist() == [3, 5]
+    assert batch["images"].shape == (2, 1, 4, 4)
+
+
+def test_missing_shards_without_quickstart_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="preprocess"):
+        prepare_shards(tmp_path / "nowhere", quickstart=None)
+
+
+def test_prepare_shards_reads_vocabulary_and_clean_params(tiny_shards):
+    tokenizer, clean_params = prepare_shards(tiny_shards, quickstart=None)
+    assert tokenizer.vocab_size > 10
+    assert clean_params == CleanParams(image_size=TINY_IMAGE_SIZE)
+
+
+def test_quickstart_builds_missing_shards(tmp_path):
+    settings = QuickstartSettings(n=30, image_size=48, val_fraction=0.2)
+    tokenizer, clean_params = prepare_shards(tmp_path / "shards", settings)
+    assert clean_params.image_size == 48
+    assert (tmp_path / "shards-raw" / "train_labels.csv").is_file()
+    datamodule = make_datamodule(tmp_path / "shards")
+    datamodule.setup("fit")
+    assert len(datamodule.datasets["train"]) + len(datamodule.datasets["val"]) > 0
+    assert datamodule.tokenizer == tokenizer
+
+
+def test_list_images_separates_other_files(tmp_path):
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    for name in ["a/b/x.png", "y.PNG", "z.jpg", "notes.txt", "labels.csv"]:
+        (tmp_path / name).write_bytes(b"")
+    images, others = list_images(tmp_path)
+    assert [p.name for p in images] == ["x.png", "y.PNG", "z.jpg"]
+    assert sorted(p.name for p in others) == ["labels.csv", "notes.txt"]

@@ -1,0 +1,110 @@
+import math
+
+import lightning as L
+import pytest
+import torch
+
+from inchi_lightning.data import InChIDataModule, prepare_shards
+from inchi_lightning.imaging import CleanParams
+from inchi_lightning.model import DecoderConfig, EncoderConfig
+from inchi_lightning.module import InChICaptioner, ink, warmup_then
+
+
+def tiny_captioner(shards, attention: bool = False, **kwargs) -> InChICaptioner:
+    tokenizer, clean_params = prepare_shards(shards, quickstart=None)
+    return InChICaptioner(
+        vocabulary=tokenizer.tokens,
+        max_length=tokenizer.max_length,
+        clean_params=clean_params,
+        encoder=EncoderConfig(name="resnet18", weights="none"),
+        decoder=DecoderConfig(attention=attention, embed_dim=64, hidden_dim=128, dropout=0.0),
+        **kwargs,
+    )
+
+
+def quiet_trainer(**kwargs) -> L.Trainer:
+    defaults = dict(
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    return L.Trainer(**{**defaults, **kwargs})
+
+
+def test_overfits_eight_molecules_to_near_zero_levenshtein(tiny_shards):
+    """A real learning test: the whole stack learns 8 drawings by heart."""
+    L.seed_everything(0)
+    model = tiny_captioner(tiny_shards, lr=3e-3, encoder_lr=1e-3, warmup_steps=10)
+    datamodule = InChIDataModule(str(tiny_shards), batch_size=8, num_workers=0, augment=False)
+    trainer = quiet_trainer(max_steps=300, overfit_batches=1, limit_val_batches=0)
+    trainer.fit(model, datamodule=datamodule)
+
+    batch = next(iter(datamodule.train_dataloader()))
+    model.eval()
+    with torch.no_grad():
+        predictions, _ = model.decode(batch["images"])
+    model.val_levenshtein.reset()
+    model.val_levenshtein.update(predictions, batch["inchis"])
+    assert model.val_levenshtein.compute() < 1.0
+
+
+def test_validation_logs_metrics_and_untrained_model_is_far_off(tiny_shards):
+    model = tiny_captioner(tiny_shards)
+    datamodule = InChIDataModule(str(tiny_shards), batch_size=8, num_workers=0)
+    (metrics,) = quiet_trainer(limit_val_batches=2).validate(model, datamodule=datamodule)
+    assert {"val/loss", "val/levenshtein", "val/exact_match"} <= set(metrics)
+    assert metrics["val/levenshtein"] > 10
+    assert metrics["val/exact_match"] == 0.0
+
+
+def test_checkpoint_loads_with_weights_only_and_predicts_alone(tiny_shards, tmp_path):
+    model = tiny_captioner(tiny_shards, attention=True, beam_width=2)
+    datamodule = InChIDataModule(str(tiny_shards), batch_size=4, num_workers=0)
+    trainer = quiet_trainer(max_steps=1, limit_val_batches=1, default_root_dir=tmp_path)
+    trainer.fit(model, datamodule=datamodule)
+    trainer.save_checkpoint(tmp_path / "model.ckpt")
+
+    checkpoint = torch.load(tmp_path / "model.ckpt", weights_only=True)
+    saved_clean_params = checkpoint["hyper_parameters"]["clean_params"]
+    assert saved_clean_params["image_size"] == model.clean_params.image_size
+    loaded = InChICaptioner.load_from_checkpoint(tmp_path / "model.ckpt")
+    assert loaded.vocabulary == model.vocabulary
+    assert loaded.clean_params == model.clean_params
+    assert loaded.hparams.decoder["attention"] is True
+
+
+def test_predict_step_gives_unreadable_images_an_empty_inchi(tiny_shards, caplog):
+    model = tiny_captioner(tiny_shards).eval()
+    size = model.clean_params.image_size
+    batch = {
+        "images": torch.full((2, 1, size, size), 255, dtype=torch.uint8),
+        "image_ids": ["good", "bad"],
+        "errors": ["", "not an image"],
+    }
+    with torch.no_grad():
+        rows = model.predict_step(batch, 0)
+    assert [row["image_id"] for row in rows] == ["good", "bad"]
+    assert rows[0]["InChI"].startswith("InChI=1S/")
+    assert rows[1]["InChI"] == "" and math.isnan(rows[1]["confidence"])
+    assert "bad" in caplog.text
+
+
+def test_model_refuses_to_start_without_vocabulary():
+    with pytest.raises(ValueError, match="vocabulary"):
+        InChICaptioner(clean_params=CleanParams())
+
+
+def test_ink_maps_white_to_zero_and_black_to_one():
+    images = torch.tensor([[[[255, 0]]]], dtype=torch.uint8)
+    assert ink(images).tolist() == [[[[0.0, 1.0]]]]
+
+
+def test_learning_rate_schedule_warms_up_then_decays():
+    cosine = warmup_then("cosine", warmup_steps=10, total_steps=110)
+    assert cosine(0) == pytest.approx(0.1)
+    assert cosine(9) == pytest.approx(1.0)
+    assert cosine(60) == pytest.approx(0.5)
+    assert cosine(110) == pytest.approx(0.0)
+    assert warmup_then("constant", 10, 110)(100) == 1.0
