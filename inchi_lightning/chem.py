@@ -1,0 +1,398 @@
+"""RDKit at the edge: the default molecule corpus, InChI conversions, drawing, BRICS fragments.
+
+This is the only module that imports RDKit. Nothing runs at import time: the corpus is read on
+the first call to ``default_smiles()``. RDKit's log output is silenced only inside the calls
+that expect noise (``rdBase.BlockLogs``), never process-wide.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image  # a dependency of RDKit itself; decodes the Cairo PNG without OpenCV
+from rdkit import Chem, RDConfig, rdBase
+from rdkit.Chem import BRICS, rdAbbreviations, rdDepictor
+from rdkit.Chem.Draw import rdMolDraw2D
+
+# ---------------------------------------------------------------------------------------------
+# The default corpus: molecule lists shipped inside the RDKit package.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _SmilesTable:
+    """A delimited text file in RDKit's package data with SMILES in column ``column``."""
+
+    path: str
+    column: int
+    delimiter: str | None = None  # None: any whitespace (the .smi convention)
+    header: bool = False
+
+
+# Relative to the RDKit package directory. Contrib/ is missing from some RDKit builds, so every
+# file is optional; NCI/first_5K.smi (in Data/, always shipped) alone gives ~5,000 molecules.
+_SMILES_TABLES = (
+    _SmilesTable("Data/NCI/first_5K.smi", column=0),
+    _SmilesTable("Data/Pains/test_data/wehi_mols.csv", column=0, delimiter=","),
+    _SmilesTable("Contrib/FreeWilson/data/CHEMBL2321810.smi", column=0),
+    _SmilesTable("Contrib/fraggle/data/ChEMBL_11265_actives.smi", column=0),
+    _SmilesTable("Contrib/Fastcluster/cdk2.smi", column=1),
+    _SmilesTable("Contrib/SA_Score/data/zim.100.txt", column=0, header=True),
+)
+_SDF_FILES = (
+    "Data/NCI/first_200.props.sdf",
+    "Contrib/PBF/testData/egfr.sdf",
+    "Contrib/FreeWilson/data/cmet_ligands.sdf",
+)
+
+
+def _rdkit_package_dir() -> Path:
+    return Path(RDConfig.RDDataDir).parent
+
+
+def _read_smiles_table(table: _SmilesTable) -> Iterator[str]:
+    path = _rdkit_package_dir() / table.path
+    if not path.is_file():
+        return
+    with path.open(newline="") as handle:
+        if table.delimiter is None:
+            rows: Iterator[list[str]] = (line.split() for line in handle)
+        else:
+            rows = csv.reader(handle, delimiter=table.delimiter)
+        for number, row in enumerate(rows):
+            if (table.header and number == 0) or len(row) <= table.column:
+                continue
+            yield row[table.column]
+
+
+def _read_sdf(relative_path: str) -> Iterator[str]:
+    path = _rdkit_package_dir() / relative_path
+    if not path.is_file():
+        return
+    with rdBase.BlockLogs():
+        for mol in Chem.SDMolSupplier(str(path)):
+            if mol is not None:
+                yield Chem.MolToSmiles(mol)
+
+
+def _corpus_entries() -> Iterator[str]:
+    for table in _SMILES_TABLES:
+        yield from _read_smiles_table(table)
+    for relative_path in _SDF_FILES:
+        yield from _read_sdf(relative_path)
+
+
+@functools.cache
+def _default_smiles() -> tuple[str, ...]:
+    unique: dict[str, None] = {}  # an ordered set
+    with rdBase.BlockLogs():
+        for smiles in _corpus_entries():
+            mol = Chem.MolFromSmiles(smiles)
+            if mol is not None and mol.GetNumAtoms() > 0:
+                unique.setdefault(Chem.MolToSmiles(mol))
+    return tuple(unique)
+
+
+def default_smiles() -> list[str]:
+    """The molecule lists shipped in RDKit's package data, as canonical SMILES.
+
+    NCI's first 5K, the WEHI screening set, ChEMBL and ZINC extracts found under
+    ``RDConfig.RDDataDir`` and ``RDConfig.RDContribDir``: about 16,000 molecules when Contrib/ is
+    installed, about 5,000 without. Every entry parses, none repeats, the order is the same on
+    every call. Read on first use and cached; the caller gets its own list.
+    """
+    return list(_default_smiles())
+
+
+# ---------------------------------------------------------------------------------------------
+# InChI.
+# ---------------------------------------------------------------------------------------------
+
+
+def mol_from_smiles(smiles: str) -> Chem.Mol | None:
+    """The molecule for ``smiles``, or None when RDKit cannot parse and sanitise it."""
+    with rdBase.BlockLogs():
+        mol = Chem.MolFromSmiles(smiles)
+    return mol if mol is not None and mol.GetNumAtoms() > 0 else None
+
+
+def inchi_from_mol(mol: Chem.Mol) -> str | None:
+    """The standard InChI of ``mol``, or None when the InChI library refuses it."""
+    with rdBase.BlockLogs():
+        try:
+            inchi = Chem.MolToInchi(mol)
+        except (ValueError, RuntimeError):
+            return None
+    return inchi or None
+
+
+def inchi_from_smiles(smiles: str) -> str | None:
+    """The standard InChI for ``smiles``, or None when it does not parse or has no InChI."""
+    mol = mol_from_smiles(smiles)
+    return None if mol is None else inchi_from_mol(mol)
+
+
+def mol_from_inchi(inchi: str) -> Chem.Mol | None:
+    """The molecule an InChI describes, or None when RDKit cannot read it."""
+    if not inchi.startswith("InChI="):
+        return None  # RDKit's InChI reader aborts noisily on such strings
+    with rdBase.BlockLogs():
+        try:
+            mol = Chem.MolFromInchi(inchi)
+        except (ValueError, RuntimeError):
+            return None
+    return mol if mol is not None and mol.GetNumAtoms() > 0 else None
+
+
+def is_valid_inchi(inchi: str) -> bool:
+    """True when RDKit can turn ``inchi`` into a molecule."""
+    return mol_from_inchi(inchi) is not None
+
+
+def normalise_inchi(inchi: str) -> str | None:
+    """``inchi`` rewritten as the standard InChI of the molecule it describes (None: unreadable).
+
+    Two strings describing the same molecule normalise to the same string, so a prediction can
+    be compared with its label after both pass through here.
+    """
+    mol = mol_from_inchi(inchi)
+    return None if mol is None else inchi_from_mol(mol)
+
+
+# ---------------------------------------------------------------------------------------------
+# Drawing.
+# ---------------------------------------------------------------------------------------------
+
+# Fonts shipped in RDConfig.RDDataDir/Fonts that look like patent drawings; None is RDKit's
+# built-in font. Amadeus and Comic Neue are left out: their glyphs look nothing like BMS scans.
+FONTS = (None, "Telex-Regular.ttf")
+
+# RDKit places bonds 1.5 depiction units long.
+_DEPICTION_BOND_LENGTH = 1.5
+
+# Canvas bounds of BMS images (pixels).
+MIN_CANVAS = 160
+MAX_CANVAS = 1000
+
+
+@dataclass(frozen=True)
+class DrawStyle:
+    """How one molecule is drawn: canvas, line and label geometry, orientation, abbreviations.
+
+    Lengths are in pixels except ``padding`` (a fraction of the canvas), ``multiple_bond_offset``
+    and ``additional_atom_label_padding`` (fractions of a bond length, RDKit's units).
+    """
+
+    width: int = 400
+    height: int = 300
+    bond_length: float = 25.0
+    bond_line_width: float = 1.0
+    font_size: int = 12
+    font: str | None = None
+    rotation: float = 0.0  # degrees, anticlockwise
+    padding: float = 0.05
+    multiple_bond_offset: float = 0.15
+    additional_atom_label_padding: float = 0.0
+    abbreviate: bool = False  # condense groups RDKit knows (CO2H, OMe, CF3, ...) into labels
+    explicit_methyl: bool = False  # write terminal methyls as CH3 instead of a bare line end
+
+
+def random_style(rng: np.random.Generator) -> DrawStyle:
+    """A style in the ranges of the BMS images: thin lines, small labels, any orientation.
+
+    The canvas is drawn at random too; ``fit_canvas`` resizes it to a given molecule.
+    """
+    return DrawStyle(
+        width=int(rng.integers(200, 801)),
+        height=int(rng.integers(160, 601)),
+        bond_length=float(rng.uniform(18.0, 34.0)),
+        bond_line_width=float(rng.uniform(0.8, 2.0)),
+        font_size=int(rng.integers(10, 16)),
+        font=FONTS[int(rng.integers(len(FONTS)))],
+        rotation=float(rng.uniform(0.0, 360.0)),
+        padding=float(rng.uniform(0.02, 0.08)),
+        multiple_bond_offset=float(rng.uniform(0.12, 0.22)),
+        additional_atom_label_padding=float(rng.uniform(0.0, 0.12)),
+        abbreviate=bool(rng.random() < 0.2),
+        explicit_methyl=bool(rng.random() < 0.1),
+    )
+
+
+def _depict(mol: Chem.Mol, style: DrawStyle) -> Chem.Mol:
+    """A copy of ``mol`` to draw: abbreviations condensed, 2D coordinates, rotated."""
+    with rdBase.BlockLogs():
+        if style.abbreviate:
+            abbreviations = rdAbbreviations.GetDefaultAbbreviations()
+            mol = rdAbbreviations.CondenseMolAbbreviations(mol, abbreviations)
+        else:
+            mol = Chem.Mol(mol)
+        rdDepictor.Compute2DCoords(mol)
+    # Rotate the coordinates ourselves rather than through MolDrawOptions.rotate, so that
+    # fit_canvas measures exactly the extent that draw() will draw.
+    conformer = mol.GetConformer()
+    coords = conformer.GetPositions()[:, :2]  # (atoms, 2)
+    angle = math.radians(style.rotation)
+    rotation = np.array([[math.cos(angle), -math.sin(angle)], [math.sin(angle), math.cos(angle)]])
+    rotated = coords @ rotation.T  # (atoms, 2)
+    for index, (x, y) in enumerate(rotated):
+        conformer.SetAtomPosition(index, (float(x), float(y), 0.0))
+    return mol
+
+
+def fit_canvas(mol: Chem.Mol, style: DrawStyle) -> DrawStyle:
+    """``style`` with width and height set so that ``mol`` is drawn ``bond_length`` px per bond.
+
+    Margins leave room for atom labels. The canvas stays within the BMS sizes (``MIN_CANVAS`` to
+    ``MAX_CANVAS`` px a side); a molecule too large for that is drawn smaller by ``draw``.
+    """
+    coords = _depict(mol, style).GetConformer().GetPositions()[:, :2]  # (atoms, 2)
+    extent = (coords.max(axis=0) - coords.min(axis=0)) / _DEPICTION_BOND_LENGTH  # in bonds
+    margin = 4 * style.font_size
+    width, height = extent * style.bond_length + margin
+    scale = 1.0 / (1.0 - 2.0 * style.padding)
+    return _replace_canvas(style, width * scale, height * scale)
+
+
+def _replace_canvas(style: DrawStyle, width: float, height: float) -> DrawStyle:
+    def clip(size: float) -> int:
+        return int(min(max(round(size), MIN_CANVAS), MAX_CANVAS))
+
+    fields = {**style.__dict__, "width": clip(width), "height": clip(height)}
+    return DrawStyle(**fields)
+
+
+def _drawing_options(drawer: rdMolDraw2D.MolDraw2D, style: DrawStyle) -> None:
+    options = drawer.drawOptions()
+    options.useBWAtomPalette()
+    options.bondLineWidth = style.bond_line_width
+    options.scaleBondWidth = False  # keep lines thin whatever the scale, as in the scans
+    options.fixedBondLength = style.bond_length
+    options.fixedFontSize = style.font_size
+    options.padding = style.padding
+    options.multipleBondOffset = style.multiple_bond_offset
+    options.additionalAtomLabelPadding = style.additional_atom_label_padding
+    options.explicitMethyl = style.explicit_methyl
+    if style.font is not None:
+        options.fontFile = str(Path(RDConfig.RDDataDir) / "Fonts" / style.font)
+
+
+def draw(mol: Chem.Mol, style: DrawStyle) -> np.ndarray:
+    """``mol`` drawn in ``style``: (height, width) uint8 gray, black ink on white (255), no damage.
+
+    Raises ``ValueError`` when RDKit cannot lay the molecule out or draw it.
+    """
+    depiction = _depict(mol, style)
+    drawer = rdMolDraw2D.MolDraw2DCairo(style.width, style.height)
+    _drawing_options(drawer, style)
+    try:
+        with rdBase.BlockLogs():
+            drawer.DrawMolecule(depiction)
+    except RuntimeError as exc:
+        raise ValueError(f"RDKit could not draw {Chem.MolToSmiles(mol)}: {exc}") from exc
+    drawer.FinishDrawing()
+    with Image.open(io.BytesIO(drawer.GetDrawingText())) as image:
+        return np.asarray(image.convert("L"), dtype=np.uint8).copy()
+
+
+# ---------------------------------------------------------------------------------------------
+# BRICS fragments: new drug-like molecules from the pieces of known ones.
+# ---------------------------------------------------------------------------------------------
+
+
+def _partner_labels() -> dict[int, frozenset[int]]:
+    """Which BRICS attachment labels may bond to which, from RDKit's BRICS rules.
+
+    Label 7 (the C=C rule) is left out: its fragments carry a single bond to the attachment
+    point, and the double bond it stands for would be lost on joining.
+    """
+    partners: dict[int, set[int]] = {}
+    for group in BRICS.reactionDefs:
+        for left, right, _bond in group:
+            if left.startswith("7") or right.startswith("7"):
+                continue
+            partners.setdefault(int(left), set()).add(int(right))
+            partners.setdefault(int(right), set()).add(int(left))
+    return {label: frozenset(others) for label, others in partners.items()}
+
+
+def brics_fragments(smiles: str) -> list[str]:
+    """The two halves of every single BRICS cut of a molecule, sorted; [] when none.
+
+    Each fragment is a SMILES with one attachment point written ``[n*]``, n the BRICS label.
+    Single cuts (RDKit's ``singlePass``) keep the halves drug-sized, and stay fast on large
+    molecules where the full recursive decomposition takes seconds.
+    """
+    mol = mol_from_smiles(smiles)
+    if mol is None:
+        return []
+    with rdBase.BlockLogs():
+        fragments = BRICS.BRICSDecompose(mol, singlePass=True)
+    return sorted(fragment for fragment in fragments if fragment.count("*") == 1)
+
+
+class FragmentLibrary:
+    """BRICS half-molecules that ``random_molecule`` joins two at a time into new molecules.
+
+    A new molecule is a random fragment bonded to a random fragment whose attachment label may
+    bond to it under the BRICS rules: the crossover of two known molecules. Deterministic for a
+    given fragment list and generator state.
+    """
+
+    def __init__(self, fragments: Sequence[str]) -> None:
+        partners = _partner_labels()
+        self.fragments: list[tuple[Chem.Mol, int]] = []
+        by_label: dict[int, list[Chem.Mol]] = {}
+        with rdBase.BlockLogs():
+            for smiles in fragments:
+                mol = Chem.MolFromSmiles(smiles)
+                labels = [] if mol is None else _attachment_labels(mol)
+                if len(labels) != 1 or labels[0] not in partners:
+                    continue
+                self.fragments.append((mol, labels[0]))
+                by_label.setdefault(labels[0], []).append(mol)
+        # For each label, every fragment that may bond to it, in fragment order.
+        self.partners_of: dict[int, list[Chem.Mol]] = {
+            label: [mol for other in sorted(others) for mol in by_label.get(other, [])]
+            for label, others in partners.items()
+        }
+
+    def __len__(self) -> int:
+        return len(self.fragments)
+
+    def random_molecule(self, rng: np.random.Generator) -> str | None:
+        """Canonical SMILES of a random new molecule, or None when this draw does not join."""
+        if not self.fragments:
+            return None
+        first, label = self.fragments[int(rng.integers(len(self.fragments)))]
+        candidates = self.partners_of[label]
+        if not candidates:
+            return None
+        return _join(first, candidates[int(rng.integers(len(candidates)))])
+
+
+def _attachment_labels(mol: Chem.Mol) -> list[int]:
+    return [atom.GetIsotope() for atom in mol.GetAtoms() if atom.GetAtomicNum() == 0]
+
+
+def _join(first: Chem.Mol, second: Chem.Mol) -> str | None:
+    """Bond two one-attachment fragments at their attachment points; None if it won't sanitise."""
+    halves = []
+    for half in (first, second):
+        half = Chem.RWMol(half)
+        next(atom for atom in half.GetAtoms() if atom.GetAtomicNum() == 0).SetAtomMapNum(1)
+        halves.append(half)
+    with rdBase.BlockLogs():
+        try:
+            joined = Chem.molzip(Chem.CombineMols(*halves))
+            Chem.SanitizeMol(joined)
+        except (ValueError, RuntimeError):
+            return None
+        smiles = Chem.MolToSmiles(joined)
+    return None if "*" in smiles else smiles
