@@ -1,0 +1,712 @@
+"""Synthetic BMS-style datasets: RDKit drawings with scan damage, in the Kaggle BMS layout.
+
+    OUT/train_labels.csv                     image_id,InChI (Kaggle's header and quoting)
+    OUT/train/<id[0]>/<id[1]>/<id[2]>/<image_id>.png    1-bit PNG, black ink on white
+
+Everything is decided by a plan made before any drawing: which molecules (a seed-shuffled walk
+through the SMILES, then BRICS crossovers when more are needed), which image_id each gets (a
+hash of seed and index) and how each is drawn and damaged (a generator seeded with seed and
+index). So a seed gives byte-identical output whatever the number of workers, and a run killed
+half way resumes: PNGs appear under their final name only when complete (written to a
+temporary name, then renamed), and the CSV is written last.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import functools
+import hashlib
+import logging
+import math
+import multiprocessing
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from inchi_lightning import chem
+
+logger = logging.getLogger(__name__)
+
+LABELS_NAME = "train_labels.csv"
+IMAGES_DIR = "train"
+# Every image_id -> InChI this folder was ever planned with: a re-run that would give an
+# existing PNG a different label is refused instead of silently mislabelling it.
+PLAN_RECORD_NAME = ".synth_plan.csv"
+TEMP_SUFFIX = ".tmp"
+
+INK = 0
+PAPER = 255
+
+# Fraction of images turned by a quarter turn, as many BMS test images are.
+ROTATED_FRACTION = 0.1
+
+# Independent random streams derived from the seed.
+_ORDER_STREAM = 0
+_BRICS_STREAM = 1
+_IMAGE_STREAM = 2
+
+_INCHI_CHUNK = 256  # SMILES per planning task
+_DRAW_CHUNK = 16  # images per drawing task
+_FRAGMENT_CHUNK = 64  # molecules cut into BRICS fragments per task
+_BRICS_CHUNK = 500  # crossover attempts per task
+_BRICS_PARENTS = 1000  # molecules cut into BRICS fragments: bounds the fragmenting work
+_BRICS_ATTEMPTS_PER_MOLECULE = 20  # give up after this many attempts per molecule still needed
+
+
+# ---------------------------------------------------------------------------------------------
+# Scan damage: small pure functions on (H, W) uint8 images, ink 0 on paper 255.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Damage:
+    """How one drawing is spoilt to look like a BMS scan."""
+
+    blur_sigma: float  # Gaussian blur before binarising; 0 = none
+    threshold: int  # gray values below become ink
+    ink_dropout: float  # fraction of ink pixels knocked out to paper
+    stroke_breaks: int  # gaps cut into lines
+    break_radius: int  # pixels
+    speck_density: float  # black specks per pixel of the image
+    quarter_turns: int  # anticlockwise 90-degree turns, 0 to 3
+
+
+def random_damage(rng: np.random.Generator) -> Damage:
+    """Damage in the ranges seen in the BMS training images."""
+    return Damage(
+        blur_sigma=float(rng.uniform(0.3, 0.8)) if rng.random() < 0.3 else 0.0,
+        threshold=int(rng.integers(150, 236)),
+        ink_dropout=float(rng.uniform(0.0, 0.03)),
+        stroke_breaks=int(rng.integers(0, 4)),
+        break_radius=int(rng.integers(1, 3)),
+        speck_density=float(rng.uniform(0.0, 8e-4)),
+        quarter_turns=int(rng.choice([1, 3])) if rng.random() < ROTATED_FRACTION else 0,
+    )
+
+
+def blur(gray: np.ndarray, sigma: float) -> np.ndarray:
+    """A Gaussian blur of ``gray`` (a copy when ``sigma`` is 0): thickens thin strokes."""
+    if sigma <= 0:
+        return gray.copy()
+    return cv2.GaussianBlur(gray, ksize=(0, 0), sigmaX=sigma)
+
+
+def binarise(gray: np.ndarray, threshold: int) -> np.ndarray:
+    """Pixels darker than ``threshold`` become ink (0), the rest paper (255)."""
+    return np.where(gray < threshold, INK, PAPER).astype(np.uint8)
+
+
+def _pick_pixels(image: np.ndarray, value: int, count: int, rng: np.random.Generator) -> np.ndarray:
+    """Flat indices of ``count`` distinct pixels equal to ``value`` (fewer if there are fewer)."""
+    candidates = np.flatnonzero(image == value)
+    return rng.choice(candidates, size=min(count, candidates.size), replace=False)
+
+
+def add_specks(image: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    """A copy of binary ``image`` with ``count`` paper pixels turned to ink (fewer if full)."""
+    specked = image.copy()
+    specked.flat[_pick_pixels(image, PAPER, count, rng)] = INK
+    return specked
+
+
+def drop_ink_pixels(image: np.ndarray, fraction: float, rng: np.random.Generator) -> np.ndarray:
+    """A copy of binary ``image`` with ``fraction`` of its ink pixels turned to paper."""
+    count = round(fraction * int(np.count_nonzero(image == INK)))
+    dropped = image.copy()
+    dropped.flat[_pick_pixels(image, INK, count, rng)] = PAPER
+    return dropped
+
+
+def break_strokes(
+    image: np.ndarray, count: int, radius: int, rng: np.random.Generator
+) -> np.ndarray:
+    """A copy of binary ``image`` with ``count`` paper discs of ``radius`` centred on ink pixels.
+
+    On the one- or two-pixel lines of a scan each disc cuts a gap into a stroke.
+    """
+    broken = image.copy()
+    width = image.shape[1]
+    for centre in _pick_pixels(image, INK, count, rng):
+        y, x = divmod(int(centre), width)
+        cv2.circle(broken, center=(x, y), radius=radius, color=PAPER, thickness=-1)
+    return broken
+
+
+def rotate_quarter_turns(image: np.ndarray, turns: int) -> np.ndarray:
+    """``image`` turned anticlockwise by ``turns`` right angles (height and width swap if odd)."""
+    return np.ascontiguousarray(np.rot90(image, k=turns))
+
+
+def apply_damage(gray: np.ndarray, damage: Damage, rng: np.random.Generator) -> np.ndarray:
+    """A clean gray drawing turned into a binary BMS-like scan."""
+    image = binarise(blur(gray, damage.blur_sigma), damage.threshold)
+    image = drop_ink_pixels(image, damage.ink_dropout, rng)
+    image = break_strokes(image, damage.stroke_breaks, damage.break_radius, rng)
+    image = add_specks(image, int(rng.poisson(damage.speck_density * image.size)), rng)
+    return rotate_quarter_turns(image, damage.quarter_turns)
+
+
+def render_image(smiles: str, seed: int, index: int) -> np.ndarray:
+    """The damaged image of plan entry ``index``: the same pixels for the same arguments.
+
+    Raises ``ValueError`` when RDKit cannot parse or draw ``smiles``.
+    """
+    mol = chem.mol_from_smiles(smiles)
+    if mol is None:
+        raise ValueError(f"RDKit cannot parse {smiles}")
+    rng = np.random.default_rng([seed, _IMAGE_STREAM, index])
+    style = chem.fit_canvas(mol, chem.random_style(rng))
+    return apply_damage(chem.draw(mol, style), random_damage(rng), rng)
+
+
+# ---------------------------------------------------------------------------------------------
+# Molecules: the user's file or RDKit's corpus.
+# ---------------------------------------------------------------------------------------------
+
+
+def read_smiles_file(path: Path) -> list[tuple[int, str]]:
+    """(line number, SMILES) for each molecule line of a SMILES or CSV file, unvalidated.
+
+    A CSV is recognised by a ``smiles`` column (any case) in its header. Otherwise each line's
+    first whitespace-separated field is the SMILES (the .smi convention: SMILES, then a name);
+    a first line reading ``smiles ...`` is taken as a header. Blank lines and ``#`` comments are
+    skipped. Raises ``FileNotFoundError`` when ``path`` is not a file.
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"SMILES file not found: {path}")
+    with path.open(newline="") as handle:
+        lines = handle.read().splitlines()
+    header = next(csv.reader(lines[:1]), [])
+    columns = [field.strip().lower() for field in header]
+    if len(columns) > 1 and "smiles" in columns:
+        column = columns.index("smiles")
+        rows = csv.reader(lines[1:])
+        return [
+            (number, row[column].strip())
+            for number, row in enumerate(rows, start=2)
+            if len(row) > column and row[column].strip()
+        ]
+    molecules = []
+    for number, line in enumerate(lines, start=1):
+        fields = line.split()
+        if not fields or fields[0].startswith("#"):
+            continue
+        if number == 1 and fields[0].lower() == "smiles":
+            continue
+        molecules.append((number, fields[0]))
+    return molecules
+
+
+# ---------------------------------------------------------------------------------------------
+# The plan.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedImage:
+    """One row of the dataset: the image at ``index`` of the plan and its label."""
+
+    index: int
+    image_id: str
+    smiles: str
+    inchi: str
+
+
+@dataclass
+class _Molecules:
+    """Unique molecules chosen for a plan, with what was skipped on the way."""
+
+    chosen: list[tuple[str, str]]  # (SMILES, InChI)
+    invalid_lines: list[int]
+    duplicates: int = 0
+    from_brics: int = 0
+
+
+Mapper = Callable[[Callable, Iterable], Iterator]
+
+
+def _chunks(items: Sequence, size: int) -> list:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def _in_order(mapper: Mapper, function: Callable, tasks: Sequence, wave: int) -> Iterator:
+    """``function`` over ``tasks``, results in task order, ``wave`` tasks in flight at a time.
+
+    Waves keep parallel work bounded when the caller stops reading early; the order of results
+    never depends on how many processes ran them.
+    """
+    for start in range(0, len(tasks), wave):
+        for result in mapper(function, tasks[start : start + wave]):
+            yield from result
+
+
+def _inchis_of(smiles: Sequence[str]) -> list[str | None]:
+    return [chem.inchi_from_smiles(item) for item in smiles]
+
+
+def _choose_molecules(
+    candidates: list[tuple[int, str]], n: int, seed: int, mapper: Mapper, wave: int, check_all: bool
+) -> _Molecules:
+    """The first ``n`` molecules of distinct InChI in a seed-shuffled walk through ``candidates``.
+
+    With ``check_all`` every candidate is converted, so that every invalid line is reported;
+    otherwise the walk stops as soon as ``n`` are found.
+    """
+    order = np.random.default_rng([seed, _ORDER_STREAM]).permutation(len(candidates))
+    walk = [candidates[i] for i in order]
+    chunks = _chunks([smiles for _, smiles in walk], _INCHI_CHUNK)
+    molecules = _Molecules(chosen=[], invalid_lines=[])
+    seen: set[str] = set()
+    inchis = _in_order(mapper, _inchis_of, chunks, len(chunks) if check_all else wave)
+    for (line, smiles), inchi in zip(walk, inchis, strict=False):
+        if inchi is None:
+            molecules.invalid_lines.append(line)
+        elif inchi in seen:
+            molecules.duplicates += 1
+        elif len(molecules.chosen) < n:
+            seen.add(inchi)
+            molecules.chosen.append((smiles, inchi))
+            if len(molecules.chosen) == n and not check_all:
+                break
+    molecules.invalid_lines.sort()
+    return molecules
+
+
+def _fragments_of(smiles: Sequence[str]) -> list[str]:
+    return sorted({fragment for item in smiles for fragment in chem.brics_fragments(item)})
+
+
+@functools.lru_cache(maxsize=1)
+def _library(fragments: tuple[str, ...]) -> chem.FragmentLibrary:
+    # Cached so that each worker parses the fragments once, not once per task.
+    return chem.FragmentLibrary(fragments)
+
+
+def _crossovers(task: tuple[tuple[str, ...], int, int]) -> list[tuple[str, str]]:
+    """(SMILES, InChI) of the crossovers made by BRICS task ``chunk`` of ``seed``."""
+    fragments, seed, chunk = task
+    library = _library(fragments)
+    rng = np.random.default_rng([seed, _BRICS_STREAM, chunk])
+    made = []
+    for _ in range(_BRICS_CHUNK):
+        smiles = library.random_molecule(rng)
+        inchi = None if smiles is None else chem.inchi_from_smiles(smiles)
+        if inchi is not None:
+            made.append((smiles, inchi))
+    return made
+
+
+def _add_brics_molecules(
+    molecules: _Molecules, n: int, seed: int, mapper: Mapper, wave: int
+) -> None:
+    """Fill ``molecules`` up to ``n`` with BRICS crossovers of the ones already chosen.
+
+    Raises ``ValueError`` when the bounded number of attempts does not reach ``n``.
+    """
+    needed = n - len(molecules.chosen)
+    parents = [smiles for smiles, _ in molecules.chosen[:_BRICS_PARENTS]]
+    chunks = _chunks(parents, _FRAGMENT_CHUNK)
+    fragments = tuple(sorted(set(_in_order(mapper, _fragments_of, chunks, wave))))
+    tasks_allowed = math.ceil(needed * _BRICS_ATTEMPTS_PER_MOLECULE / _BRICS_CHUNK)
+    tasks = [(fragments, seed, chunk) for chunk in range(tasks_allowed)]
+    seen = {inchi for _, inchi in molecules.chosen}
+    for smiles, inchi in _in_order(mapper, _crossovers, tasks, wave):
+        if inchi not in seen:
+            seen.add(inchi)
+            molecules.chosen.append((smiles, inchi))
+            molecules.from_brics += 1
+            if len(molecules.chosen) == n:
+                return
+    raise ValueError(
+        f"only {len(molecules.chosen)} distinct molecules could be made "
+        f"({len(molecules.chosen) - molecules.from_brics} given, {molecules.from_brics} by BRICS "
+        f"recombination) but {n} were asked for: give more SMILES or a smaller --n"
+    )
+
+
+def image_ids(seed: int, n: int) -> list[str]:
+    """``n`` distinct 12-hex-digit image ids for ``seed``; id i depends only on seed and i."""
+    ids: list[str] = []
+    taken: set[str] = set()
+    for index in range(n):
+        attempt = 0
+        while True:
+            key = f"inchi_lightning:{seed}:{index}" + (f":{attempt}" if attempt else "")
+            image_id = hashlib.sha256(key.encode()).hexdigest()[:12]
+            if image_id not in taken:  # a collision is rare (~1e-5 at 100,000 ids)
+                break
+            attempt += 1
+        taken.add(image_id)
+        ids.append(image_id)
+    return ids
+
+
+def image_path(out_dir: Path, image_id: str) -> Path:
+    """Where the BMS layout keeps ``image_id``: ``train/a/b/c/abc....png``."""
+    return out_dir / IMAGES_DIR / image_id[0] / image_id[1] / image_id[2] / f"{image_id}.png"
+
+
+# ---------------------------------------------------------------------------------------------
+# Files.
+# ---------------------------------------------------------------------------------------------
+
+
+def write_png_atomically(path: Path, image: np.ndarray) -> None:
+    """Write binary ``image`` as a 1-bit PNG that appears at ``path`` only when complete."""
+    ok, encoded = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_BILEVEL, 1])
+    if not ok:
+        raise OSError(f"OpenCV could not encode {path.name}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}{TEMP_SUFFIX}")
+    temporary.write_bytes(encoded.tobytes())
+    os.replace(temporary, path)
+
+
+def _write_labels_atomically(path: Path, rows: Iterable[tuple[str, str]]) -> None:
+    temporary = path.with_name(f".{path.name}{TEMP_SUFFIX}")
+    with temporary.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["image_id", "InChI"])
+        writer.writerows(rows)
+    os.replace(temporary, path)
+
+
+def _read_labels(path: Path) -> dict[str, str]:
+    with path.open(newline="") as handle:
+        return {row["image_id"]: row["InChI"] for row in csv.DictReader(handle)}
+
+
+def _record_plan(out_dir: Path, plan: list[PlannedImage]) -> None:
+    """Add ``plan`` to the folder's plan record; refuse one that relabels a planned image."""
+    record_path = out_dir / PLAN_RECORD_NAME
+    record = _read_labels(record_path) if record_path.is_file() else {}
+    for entry in plan:
+        if record.setdefault(entry.image_id, entry.inchi) != entry.inchi:
+            raise ValueError(
+                f"{out_dir} already holds a dataset of other molecules for this seed (image "
+                f"{entry.image_id} is {record[entry.image_id]}); write to a new --out folder"
+            )
+    _write_labels_atomically(record_path, sorted(record.items()))
+
+
+def _remove_stray_temporaries(out_dir: Path) -> int:
+    """Delete half-written PNGs left by a killed run; returns how many."""
+    strays = list((out_dir / IMAGES_DIR).glob(f"*/*/*/.*{TEMP_SUFFIX}"))
+    for stray in strays:
+        stray.unlink(missing_ok=True)
+    return len(strays)
+
+
+# ---------------------------------------------------------------------------------------------
+# Drawing in parallel.
+# ---------------------------------------------------------------------------------------------
+
+
+def _init_worker(parent_pid: int) -> None:
+    cv2.setNumThreads(1)  # one process per core already; OpenCV threads would oversubscribe
+    threading.Thread(target=_exit_when_orphaned, args=(parent_pid,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent_pid: int) -> None:
+    # A parent killed with SIGKILL cannot shut the pool down, and its idle workers would wait on
+    # the task queue for ever: leave as soon as the parent is gone.
+    while os.getppid() == parent_pid:
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _draw_chunk(task: tuple[str, int, list[tuple[int, str, str]]]) -> list[tuple[str, str]]:
+    """Draw and write plan entries; returns (image_id, reason) for each one RDKit refused."""
+    out_dir, seed, entries = task
+    failures = []
+    for index, image_id, smiles in entries:
+        try:
+            image = render_image(smiles, seed, index)
+        except ValueError as exc:
+            failures.append((image_id, str(exc)))
+            continue
+        write_png_atomically(image_path(Path(out_dir), image_id), image)
+    return failures
+
+
+def _draw(
+    executor: Executor | None, out_dir: Path, seed: int, todo: list[PlannedImage], progress: bool
+) -> list[tuple[str, str]]:
+    entries = [(entry.index, entry.image_id, entry.smiles) for entry in todo]
+    tasks = [(str(out_dir), seed, chunk) for chunk in _chunks(entries, _DRAW_CHUNK)]
+    failures: list[tuple[str, str]] = []
+    with tqdm(total=len(entries), desc="drawing", unit="img", disable=not progress) as bar:
+        if executor is None:
+            for task in tasks:
+                failures += _draw_chunk(task)
+                bar.update(len(task[2]))
+        else:
+            futures = {executor.submit(_draw_chunk, task): len(task[2]) for task in tasks}
+            try:
+                for future in as_completed(futures):
+                    failures += future.result()
+                    bar.update(futures[future])
+            except BaseException:
+                for future in futures:
+                    future.cancel()  # stop now rather than draw every queued chunk first
+                raise
+    return sorted(failures)
+
+
+def _worker_count(num_workers: int | None, n: int) -> int:
+    if num_workers is not None:
+        return max(num_workers, 0)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return min(cores or 1, math.ceil(n / _DRAW_CHUNK))
+
+
+def _executor(workers: int) -> AbstractContextManager[Executor | None]:
+    if workers <= 1:
+        return nullcontext(None)
+    # spawn, not fork: the caller may be a training process whose threads a fork would copy
+    # in an inconsistent state.
+    context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(os.getpid(),),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The whole job.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SynthReport:
+    """What ``synthesise`` did."""
+
+    out_dir: Path
+    rows: int  # rows of train_labels.csv
+    written: int  # PNGs drawn by this run
+    skipped_existing: int  # PNGs already complete from an earlier run
+    invalid_smiles: int  # candidate molecules without an InChI (unparseable), skipped
+    invalid_lines: tuple[int, ...]  # their line numbers in the SMILES file
+    duplicate_molecules: int  # candidates whose InChI an earlier one had, skipped
+    from_brics: int  # molecules made by BRICS recombination
+    stray_temporaries_removed: int  # half-written PNGs of a killed run, deleted
+    draw_failures: tuple[str, ...]  # image_ids RDKit could not draw: left out of the CSV
+
+
+def _load_candidates(smiles_file: Path | None) -> list[tuple[int, str]]:
+    if smiles_file is None:
+        return list(enumerate(chem.default_smiles(), start=1))
+    candidates = read_smiles_file(smiles_file)
+    if not candidates:
+        raise ValueError(f"{smiles_file} holds no SMILES")
+    return candidates
+
+
+def _warn_invalid(smiles_file: Path | None, lines: list[int]) -> None:
+    if not lines:
+        return
+    first = ", ".join(str(line) for line in lines[:5]) + (", ..." if len(lines) > 5 else "")
+    where = f"{smiles_file}, lines" if smiles_file is not None else "RDKit's corpus, entries"
+    logger.warning("skipped %d invalid SMILES (%s %s)", len(lines), where, first)
+
+
+def _plan(
+    candidates: list[tuple[int, str]],
+    n: int,
+    seed: int,
+    executor: Executor | None,
+    workers: int,
+    check_all: bool,
+) -> tuple[list[PlannedImage], _Molecules]:
+    mapper: Mapper = map if executor is None else executor.map
+    wave = max(2 * workers, 1)
+    molecules = _choose_molecules(candidates, n, seed, mapper, wave, check_all)
+    if not molecules.chosen:
+        raise ValueError("none of the given SMILES is a valid molecule")
+    if len(molecules.chosen) < n:
+        logger.info(
+            "%d distinct molecules given; making %d more by BRICS recombination",
+            len(molecules.chosen),
+            n - len(molecules.chosen),
+        )
+        _add_brics_molecules(molecules, n, seed, mapper, wave)
+    plan = [
+        PlannedImage(index=index, image_id=image_id, smiles=smiles, inchi=inchi)
+        for index, (image_id, (smiles, inchi)) in enumerate(
+            zip(image_ids(seed, n), molecules.chosen, strict=True)
+        )
+    ]
+    return plan, molecules
+
+
+def synthesise(
+    out_dir: str | Path,
+    n: int,
+    seed: int = 0,
+    smiles_file: str | Path | None = None,
+    num_workers: int | None = None,
+    progress: bool = True,
+) -> SynthReport:
+    """Draw ``n`` damaged images of distinct molecules into ``out_dir`` in the BMS layout.
+
+    Molecules come from ``smiles_file`` (see ``read_smiles_file``; invalid lines are skipped
+    with a warning) or from ``chem.default_smiles()``; BRICS crossovers make up the number when
+    there are fewer distinct molecules than ``n``. No InChI appears twice. The same seed gives
+    byte-identical PNGs and CSV whatever ``num_workers`` (None: one per core; 0 or 1: this
+    process only). Existing PNGs are kept, so an interrupted run resumes where it stopped.
+
+    Raises ``ValueError`` when ``n`` or ``seed`` is out of range, when ``n`` distinct molecules
+    cannot be made, or when ``out_dir`` holds a dataset planned with other molecules;
+    ``FileNotFoundError`` when ``smiles_file`` is missing.
+    """
+    out_dir, smiles_file = Path(out_dir), None if smiles_file is None else Path(smiles_file)
+    if n <= 0:
+        raise ValueError(f"--n must be a positive number of images, not {n}")
+    if seed < 0:
+        raise ValueError(f"--seed must be zero or positive, not {seed}")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ValueError(f"--out {out_dir} is a file, not a folder")
+    candidates = _load_candidates(smiles_file)
+    workers = _worker_count(num_workers, n)
+    with _executor(workers) as executor:
+        plan, molecules = _plan(
+            candidates, n, seed, executor, workers, check_all=smiles_file is not None
+        )
+        _warn_invalid(smiles_file, molecules.invalid_lines)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        _record_plan(out_dir, plan)
+        strays = _remove_stray_temporaries(out_dir)
+        todo = [entry for entry in plan if not image_path(out_dir, entry.image_id).is_file()]
+        failures = _draw(executor, out_dir, seed, todo, progress)
+    for image_id, reason in failures:
+        logger.warning("left out image %s: %s", image_id, reason)
+    failed = {image_id for image_id, _ in failures}
+    rows = [(entry.image_id, entry.inchi) for entry in plan if entry.image_id not in failed]
+    _write_labels_atomically(out_dir / LABELS_NAME, rows)
+    return SynthReport(
+        out_dir=out_dir,
+        rows=len(rows),
+        written=len(todo) - len(failed),
+        skipped_existing=len(plan) - len(todo),
+        invalid_smiles=len(molecules.invalid_lines),
+        invalid_lines=tuple(molecules.invalid_lines),
+        duplicate_molecules=molecules.duplicates,
+        from_brics=molecules.from_brics,
+        stray_temporaries_removed=strays,
+        draw_failures=tuple(sorted(failed)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line.
+# ---------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``synth`` command's options."""
+    parser = argparse.ArgumentParser(
+        prog="python -m inchi_lightning synth",
+        description=(
+            "Draw a synthetic BMS-style dataset with RDKit: skeletal formulas drawn in random "
+            "styles, then binarised, specked, broken and sometimes turned 90 degrees like the "
+            "scans of the Kaggle 'BMS Molecular Translation' set."
+        ),
+        epilog=(
+            "Writes DIR/train_labels.csv (image_id,InChI) and DIR/train/a/b/c/<image_id>.png. "
+            "The same --seed gives the same files whatever --num-workers. Interrupted? Run the "
+            "same command again: finished images are kept.\n"
+            "example: python -m inchi_lightning synth --out data/raw --n 10000"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="dataset folder; created if missing, resumed if an earlier run was interrupted",
+    )
+    parser.add_argument(
+        "--n",
+        type=int,
+        required=True,
+        metavar="N",
+        help="number of images, one per distinct molecule (no InChI twice)",
+    )
+    parser.add_argument(
+        "--smiles",
+        type=Path,
+        metavar="FILE",
+        help="molecules to draw: one SMILES per line (a name may follow), or a CSV with a "
+        "'smiles' column; invalid lines are skipped and counted (default: the ~16,000 "
+        "molecules shipped with RDKit). Molecules made by BRICS recombination make up N "
+        "when there are fewer",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="S",
+        help="choice of molecules, image ids, drawing styles and damage (default: 0)",
+    )
+    parser.add_argument(
+        "--num-workers",
+        type=int,
+        default=None,
+        metavar="W",
+        help="processes drawing in parallel (default: one per CPU core; 0 or 1: no pool)",
+    )
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+def _configure_logging() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``synth`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status.
+
+    User errors print one ``error: ...`` line to stderr and return 2 (set
+    INCHI_LIGHTNING_DEBUG=1 for the traceback).
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0), or a usage error argparse has already printed (2)
+        return exc.code if isinstance(exc.code, int) else 2
+    _configure_logging()
+    try:
+        report = synthesise(
+            args.out,
+            n=args.n,
+            seed=args.seed,
+            smiles_file=args.smiles,
+            num_workers=args.num_workers,
+            progress=not args.no_progress,
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        if os.environ.get("INCHI_LIGHTNING_DEBUG"):
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{report.out_dir / LABELS_NAME}: {report.rows} images "
+        f"({report.written} drawn now, {report.skipped_existing} already there, "
+        f"{report.from_brics} molecules made by BRICS)"
+    )
+    return 0

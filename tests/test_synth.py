@@ -1,0 +1,288 @@
+"""synth.py: BMS layout, determinism, resumption, molecule sources and scan damage."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import re
+import shutil
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from inchi_lightning import chem, synth
+
+N = 40
+SEED = 3
+
+# 30 distinct molecules, so that a dataset of N = 40 needs 10 BRICS crossovers too.
+MOLECULES = [
+    "CCOC(=O)c1ccccc1NC(C)=O", "COc1ccc(CN2CCCCC2)cc1", "O=C(Nc1ccccc1)c1ccncc1",
+    "CC(=O)Oc1ccccc1C(=O)O", "Cn1cnc2c1c(=O)n(C)c(=O)n2C", "CC(C)Cc1ccc(C(C)C(=O)O)cc1",
+    "OC(=O)c1ccc(cc1)C(F)(F)F", "CN1CCC[C@H]1c1cccnc1", "c1ccc2[nH]ccc2c1", "Clc1ccc(Cl)cc1",
+    "NS(=O)(=O)c1ccc(N)cc1", "CCN(CC)CCOC(=O)c1ccc(N)cc1", "O=C1NC(=O)c2ccccc21",
+    "COc1cc(C=O)ccc1O", "CC(C)NCC(O)COc1cccc2ccccc12", "c1ccc(-c2ccccn2)nc1",
+    "CCCCc1ccc(O)cc1", "O=C(O)CCc1ccccc1", "Brc1cccs1", "CC1=CC(=O)C=CC1=O",
+    "N#Cc1ccc(OCC2CC2)cc1", "CSc1nc2ccccc2s1", "OCCN1CCOCC1", "CC(=O)Nc1ccc(O)cc1",
+    "Fc1ccc(C(=O)N2CCNCC2)cc1", "COC(=O)[C@@H](N)Cc1ccccc1", "c1ccc2c(c1)oc1ccccc12",
+    "CCOc1ccc(S(=O)(=O)Cl)cc1", "O=[N+]([O-])c1cccc(C(F)(F)F)c1", "CC(C)(C)c1ccc(O)cc1",
+]  # fmt: skip
+
+
+def _write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` by relative path, with its bytes."""
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def _labels(out_dir: Path) -> list[dict[str, str]]:
+    with (out_dir / synth.LABELS_NAME).open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def smiles_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _write_lines(tmp_path_factory.mktemp("molecules") / "molecules.smi", MOLECULES)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory, smiles_file: Path) -> Path:
+    """A dataset drawn in this process, uninterrupted: what every other run must reproduce."""
+    out_dir = tmp_path_factory.mktemp("reference")
+    report = synth.synthesise(out_dir, N, seed=SEED, smiles_file=smiles_file, num_workers=0)
+    assert (report.rows, report.written, report.from_brics) == (N, N, N - len(MOLECULES))
+    return out_dir
+
+
+def test_layout_is_the_kaggle_bms_layout(reference: Path) -> None:
+    header = (reference / synth.LABELS_NAME).read_text().splitlines()[0]
+    assert header == "image_id,InChI"
+    rows = _labels(reference)
+    assert len(rows) == N
+    pngs = sorted((reference / "train").rglob("*.png"))
+    assert len(pngs) == N
+    for row in rows:
+        image_id = row["image_id"]
+        assert re.fullmatch(r"[0-9a-f]{12}", image_id)
+        path = reference / "train" / image_id[0] / image_id[1] / image_id[2] / f"{image_id}.png"
+        image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+        assert image.dtype == np.uint8 and image.ndim == 2
+        assert set(np.unique(image)) == {0, 255}
+        assert chem.MIN_CANVAS <= min(image.shape) and max(image.shape) <= chem.MAX_CANVAS
+
+
+def test_labels_are_distinct_valid_inchis_of_the_given_molecules(reference: Path) -> None:
+    inchis = [row["InChI"] for row in _labels(reference)]
+    assert len(set(inchis)) == N
+    assert all(chem.is_valid_inchi(inchi) for inchi in inchis)
+    given = {chem.inchi_from_smiles(smiles) for smiles in MOLECULES}
+    assert given <= set(inchis)  # every molecule is used once, BRICS crossovers make up the rest
+
+
+def test_same_seed_is_byte_identical_with_a_process_pool(
+    reference: Path, smiles_file: Path, tmp_path: Path
+) -> None:
+    report = synth.synthesise(
+        tmp_path, N, seed=SEED, smiles_file=smiles_file, num_workers=2, progress=False
+    )
+    assert report.written == N
+    assert _tree(tmp_path) == _tree(reference)
+
+
+def test_another_seed_gives_another_dataset(
+    reference: Path, smiles_file: Path, tmp_path: Path
+) -> None:
+    synth.synthesise(tmp_path, N, seed=SEED + 1, smiles_file=smiles_file, num_workers=0)
+    ids = {row["image_id"] for row in _labels(tmp_path)}
+    assert ids.isdisjoint(row["image_id"] for row in _labels(reference))
+
+
+def test_resume_keeps_finished_images_and_matches_an_uninterrupted_run(
+    reference: Path, smiles_file: Path, tmp_path: Path
+) -> None:
+    out_dir = tmp_path / "resumed"
+    shutil.copytree(reference, out_dir)
+    # What `kill -9` leaves: some images never written, one half-written, no CSV yet.
+    pngs = sorted((out_dir / "train").rglob("*.png"))
+    for png in pngs[::4]:
+        png.unlink()
+    stray = pngs[0].with_name(f".{pngs[0].name}{synth.TEMP_SUFFIX}")
+    stray.write_bytes(b"\x89PNG half")
+    (out_dir / synth.LABELS_NAME).unlink()
+
+    report = synth.synthesise(out_dir, N, seed=SEED, smiles_file=smiles_file, num_workers=0)
+
+    deleted = len(pngs[::4])
+    assert (report.written, report.skipped_existing) == (deleted, N - deleted)
+    assert report.stray_temporaries_removed == 1
+    assert _tree(out_dir) == _tree(reference)
+
+
+def test_a_folder_holding_other_molecules_is_refused(reference: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "other"
+    shutil.copytree(reference, out_dir)
+    others = _write_lines(tmp_path / "others.smi", MOLECULES[::-1])  # another walk, same ids
+    with pytest.raises(ValueError, match="already holds"):
+        synth.synthesise(out_dir, N, seed=SEED, smiles_file=others, num_workers=0)
+
+
+def test_invalid_lines_are_counted_warned_about_and_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    lines = ["CCO", "C1CC", "c1ccccc1", "", "# a comment", "not_smiles", "CC(=O)O"]
+    path = _write_lines(tmp_path / "mixed.smi", lines)
+    with caplog.at_level(logging.WARNING, logger="inchi_lightning.synth"):
+        report = synth.synthesise(tmp_path / "out", 3, smiles_file=path, num_workers=0)
+    assert (report.invalid_smiles, report.invalid_lines) == (2, (2, 6))
+    assert "2 invalid SMILES" in caplog.text and "lines 2, 6" in caplog.text, caplog.text
+    assert len(_labels(tmp_path / "out")) == 3
+
+
+def test_duplicate_molecules_are_drawn_once(tmp_path: Path) -> None:
+    path = _write_lines(tmp_path / "dups.smi", ["CCO ethanol", "OCC ethanol-again", "c1ccccc1"])
+    report = synth.synthesise(tmp_path / "out", 2, smiles_file=path, num_workers=0)
+    assert report.duplicate_molecules == 1
+    assert sorted(row["InChI"] for row in _labels(tmp_path / "out")) == sorted(
+        {chem.inchi_from_smiles("CCO"), chem.inchi_from_smiles("c1ccccc1")}
+    )
+
+
+def test_csv_with_a_smiles_column_is_read(tmp_path: Path) -> None:
+    path = _write_lines(tmp_path / "m.csv", ["id,SMILES,name", "1,CCO,ethanol", "2,c1ccccc1,x"])
+    assert synth.read_smiles_file(path) == [(2, "CCO"), (3, "c1ccccc1")]
+    headed = _write_lines(tmp_path / "m.smi", ["smiles\tname", "CCO\tethanol"])
+    assert synth.read_smiles_file(headed) == [(2, "CCO")]
+
+
+def test_unreachable_n_raises_a_clear_error(tmp_path: Path) -> None:
+    path = _write_lines(tmp_path / "tiny.smi", ["C", "O"])  # nothing for BRICS to cut
+    with pytest.raises(ValueError, match="only 2 distinct molecules"):
+        synth.synthesise(tmp_path / "out", 5, smiles_file=path, num_workers=0)
+
+
+def test_image_ids_are_distinct_hex_and_depend_only_on_seed_and_index() -> None:
+    ids = synth.image_ids(0, 1000)
+    assert len(set(ids)) == 1000
+    assert all(re.fullmatch(r"[0-9a-f]{12}", image_id) for image_id in ids)
+    assert synth.image_ids(0, 10) == ids[:10]
+    assert set(synth.image_ids(1, 10)).isdisjoint(ids)
+
+
+# --- the command line -------------------------------------------------------------------------
+
+
+def test_main_draws_from_rdkits_corpus(tmp_path: Path, capsys) -> None:
+    status = synth.main(
+        ["--out", str(tmp_path), "--n", "12", "--num-workers", "0", "--no-progress"]
+    )
+    assert status == 0
+    assert len(_labels(tmp_path)) == 12
+    assert "12 images" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--n", "5", "--smiles", "no/such/file.smi"], "SMILES file not found"),
+        (["--n", "0"], "--n must be a positive"),
+        (["--n", "5", "--seed", "-1"], "--seed must be"),
+    ],
+)
+def test_main_reports_user_errors_in_one_line(
+    tmp_path: Path, capsys, arguments: list[str], message: str
+) -> None:
+    assert synth.main(["--out", str(tmp_path / "out"), *arguments]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_main_help_explains_the_options(capsys) -> None:
+    assert synth.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for option in ("--out", "--n", "--smiles", "--seed", "--num-workers"):
+        assert option in out
+
+
+# --- scan damage ------------------------------------------------------------------------------
+
+
+def _page(height: int = 60, width: int = 80) -> np.ndarray:
+    """White paper with one 1-pixel horizontal line of ink across it."""
+    page = np.full((height, width), 255, np.uint8)
+    page[30, 10:70] = 0
+    return page
+
+
+def test_binarise_splits_at_the_threshold() -> None:
+    gray = np.array([[0, 99, 100, 101, 255]], np.uint8)
+    assert synth.binarise(gray, 100).tolist() == [[0, 0, 255, 255, 255]]
+
+
+def test_blur_softens_strokes_and_zero_sigma_copies() -> None:
+    page = _page()
+    blurred = synth.blur(page, 0.8)
+    assert blurred[31, 40] < 255 and blurred[30, 40] > 0  # ink spreads to the neighbours
+    copy = synth.blur(page, 0.0)
+    assert np.array_equal(copy, page) and copy is not page
+
+
+def test_add_specks_adds_exactly_count_ink_pixels_on_paper() -> None:
+    page = _page()
+    specked = synth.add_specks(page, 25, np.random.default_rng(0))
+    assert np.count_nonzero(specked == 0) - np.count_nonzero(page == 0) == 25
+    assert (specked[page == 0] == 0).all()  # existing ink untouched
+    assert np.count_nonzero(page == 0) == 60  # the input is not modified
+
+
+def test_drop_ink_pixels_removes_that_fraction_of_ink() -> None:
+    page = _page()
+    dropped = synth.drop_ink_pixels(page, 0.25, np.random.default_rng(0))
+    assert np.count_nonzero(dropped == 0) == 45
+    assert (dropped[page == 255] == 255).all()
+
+
+def test_break_strokes_cuts_a_line_into_pieces() -> None:
+    page = _page()
+    broken = synth.break_strokes(page, 2, 1, np.random.default_rng(1))
+    pieces, _ = cv2.connectedComponents((broken == 0).astype(np.uint8))
+    assert pieces - 1 >= 2  # minus the background label
+    assert np.count_nonzero(broken == 0) < np.count_nonzero(page == 0)
+
+
+def test_rotate_quarter_turns_swaps_height_and_width() -> None:
+    page = _page(60, 80)
+    assert synth.rotate_quarter_turns(page, 1).shape == (80, 60)
+    assert synth.rotate_quarter_turns(page, 3).shape == (80, 60)
+    assert np.array_equal(synth.rotate_quarter_turns(page, 2), page[::-1, ::-1])
+    assert np.array_equal(synth.rotate_quarter_turns(page, 0), page)
+
+
+def test_random_damage_turns_about_the_configured_fraction() -> None:
+    rng = np.random.default_rng(0)
+    damages = [synth.random_damage(rng) for _ in range(2000)]
+    turned = sum(damage.quarter_turns != 0 for damage in damages) / len(damages)
+    assert abs(turned - synth.ROTATED_FRACTION) < 0.03
+    assert {damage.quarter_turns for damage in damages} == {0, 1, 3}
+    assert any(damage.blur_sigma > 0 for damage in damages)
+
+
+def test_apply_damage_gives_a_binary_turned_scan() -> None:
+    gray = chem.draw(chem.mol_from_smiles("CC(=O)Oc1ccccc1C(=O)O"), chem.DrawStyle())
+    damage = synth.Damage(
+        blur_sigma=0.5, threshold=200, ink_dropout=0.01, stroke_breaks=2, break_radius=1,
+        speck_density=1e-3, quarter_turns=1,
+    )  # fmt: skip
+    scan = synth.apply_damage(gray, damage, np.random.default_rng(0))
+    assert scan.shape == gray.shape[::-1]
+    assert set(np.unique(scan)) == {0, 255}
+    again = synth.apply_damage(gray, damage, np.random.default_rng(0))
+    assert np.array_equal(scan, again)
