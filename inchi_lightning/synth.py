@@ -620,15 +620,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m inchi_lightning synth",
         description=(
-            "Draw a synthetic BMS-style dataset with RDKit: skeletal formulas drawn in random "
-            "styles, then binarised, specked, broken and sometimes turned 90 degrees like the "
-            "scans of the Kaggle 'BMS Molecular Translation' set."
+            "Draw a synthetic BMS-style dataset with RDKit: skeletal formulas in random\n"
+            "styles, then binarised, specked, broken and sometimes turned 90 degrees like\n"
+            "the scans of Kaggle's 'BMS Molecular Translation' set."
         ),
         epilog=(
-            "Writes DIR/train_labels.csv (image_id,InChI) and DIR/train/a/b/c/<image_id>.png. "
-            "The same --seed gives the same files whatever --num-workers. Interrupted? Run the "
-            "same command again: finished images are kept.\n"
-            "example: python -m inchi_lightning synth --out data/raw --n 10000"
+            "writes:\n"
+            "  DIR/train_labels.csv                 image_id,InChI\n"
+            "  DIR/train/a/b/c/<image_id>.png       1-bit PNG, black ink on white\n\n"
+            "The same --seed gives the same files whatever --num-workers. Interrupted?\n"
+            "Run the same command again: finished images are kept.\n\n"
+            "example:\n"
+            "  python -m inchi_lightning synth --out data/raw --n 10000"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
