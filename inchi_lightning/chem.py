@@ -8,11 +8,11 @@ that expect noise (``rdBase.BlockLogs``), never process-wide.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
 import io
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +26,7 @@ from rdkit.Chem.Draw import rdMolDraw2D
 # ---------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class _SmilesTable:
     """A delimited text file in RDKit's package data with SMILES in column ``column``."""
 
@@ -182,7 +182,7 @@ MIN_CANVAS = 160
 MAX_CANVAS = 1000
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class DrawStyle:
     """How one molecule is drawn: canvas, line and label geometry, orientation, abbreviations.
 
@@ -196,7 +196,7 @@ class DrawStyle:
     bond_line_width: float = 1.0
     font_size: int = 12
     font: str | None = None
-    rotation: float = 0.0  # degrees, anticlockwise
+    rotation: float = 0.0  # degrees the whole molecule is turned by
     padding: float = 0.05
     multiple_bond_offset: float = 0.15
     additional_atom_label_padding: float = 0.0
@@ -207,7 +207,7 @@ class DrawStyle:
 def random_style(rng: np.random.Generator) -> DrawStyle:
     """A style in the ranges of the BMS images: thin lines, small labels, any orientation.
 
-    The canvas is drawn at random too; ``fit_canvas`` resizes it to a given molecule.
+    The canvas size is chosen at random too; ``fit_canvas`` resizes it to a given molecule.
     """
     return DrawStyle(
         width=int(rng.integers(200, 801)),
@@ -257,15 +257,13 @@ def fit_canvas(mol: Chem.Mol, style: DrawStyle) -> DrawStyle:
     margin = 4 * style.font_size
     width, height = extent * style.bond_length + margin
     scale = 1.0 / (1.0 - 2.0 * style.padding)
-    return _replace_canvas(style, width * scale, height * scale)
+    return dataclasses.replace(
+        style, width=_clip_canvas(width * scale), height=_clip_canvas(height * scale)
+    )
 
 
-def _replace_canvas(style: DrawStyle, width: float, height: float) -> DrawStyle:
-    def clip(size: float) -> int:
-        return int(min(max(round(size), MIN_CANVAS), MAX_CANVAS))
-
-    fields = {**style.__dict__, "width": clip(width), "height": clip(height)}
-    return DrawStyle(**fields)
+def _clip_canvas(size: float) -> int:
+    return int(min(max(round(size), MIN_CANVAS), MAX_CANVAS))
 
 
 def _drawing_options(drawer: rdMolDraw2D.MolDraw2D, style: DrawStyle) -> None:
