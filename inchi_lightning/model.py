@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import torch
 import torch.nn.functional as F
@@ -33,30 +33,38 @@ RESNETS: dict[str, tuple[Callable[..., ResNet], models.WeightsEnum]] = {
 
 @dataclass
 class EncoderConfig:
-    """The image encoder."""
+    """The image encoder.
 
-    name: str = "resnet50"
-    """ResNet depth: resnet18, resnet34 or resnet50."""
+    Args:
+        name: ResNet depth: resnet18, resnet34 or resnet50.
+        weights: initial weights: none (random), imagenet (torchvision download) or the path of
+            a local .pth state dict (torchvision's file, for offline machines).
+        trainable: False freezes the encoder: its weights and its batch-norm statistics.
+    """
+
+    name: Literal["resnet18", "resnet34", "resnet50"] = "resnet50"
     weights: str = "none"
-    """Initial weights: none (random), imagenet (torchvision download) or a local .pth path."""
     trainable: bool = True
-    """False freezes the encoder: its weights and its batch-norm statistics."""
 
 
 @dataclass
 class DecoderConfig:
-    """The token decoder."""
+    """The token decoder.
+
+    Args:
+        attention: attend over the feature map at every step (Show, Attend and Tell) instead of
+            starting from its average.
+        embed_dim: token embedding size.
+        hidden_dim: LSTM hidden size.
+        attention_dim: hidden size of the additive attention (attention decoder only).
+        dropout: dropout on embeddings and on the LSTM output before the vocabulary projection.
+    """
 
     attention: bool = False
-    """Attend over the feature map at every step (Show, Attend and Tell) instead of pooling it."""
     embed_dim: int = 256
-    """Token embedding size."""
     hidden_dim: int = 512
-    """LSTM hidden size."""
     attention_dim: int = 256
-    """Size of the additive attention's hidden layer (attention decoder only)."""
     dropout: float = 0.1
-    """Dropout on embeddings and on the LSTM output before the vocabulary projection."""
 
 
 # ---- encoder ---------------------------------------------------------------------------------
