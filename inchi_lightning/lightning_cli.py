@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import Any
 
 from jsonargparse import Namespace
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
@@ -19,15 +20,25 @@ class InChICLI(LightningCLI):
     The model's vocabulary and clean() parameters come from the shard directory when a run
     starts from nothing, and from the checkpoint's hyperparameters when ``--ckpt_path`` is given,
     so a checkpoint alone is enough to predict.
+
+    With ``ray.num_workers >= 1``, fit, validate and test run on Ray Train workers
+    (``distributed.py``), each building its Trainer from this same configuration; the outcome is
+    kept in ``ray_outcome``.
     """
 
-    def __init__(self, args: list[str] | None = None, run: bool = True) -> None:
+    def __init__(
+        self,
+        args: list[str] | dict[str, Any] | None = None,
+        run: bool = True,
+        trainer_defaults: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(
             InChICaptioner,
             InChIDataModule,
             args=args,
             run=run,
             save_config_kwargs={"overwrite": True},
+            trainer_defaults=trainer_defaults,
         )
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
@@ -44,6 +55,10 @@ class InChICLI(LightningCLI):
         )
         parser.add_lightning_class_args(LearningRateMonitor, "lr_monitor")
         parser.add_lightning_class_args(SubmissionWriter, "submission")
+        # Imported here: distributed.py builds on this class.
+        from inchi_lightning.distributed import RaySettings
+
+        parser.add_class_arguments(RaySettings, "ray")
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand]
@@ -56,3 +71,28 @@ class InChICLI(LightningCLI):
         config.model.vocabulary = tokenizer.tokens
         config.model.max_length = tokenizer.max_length
         config.model.clean_params = Namespace(**asdict(clean_params))
+
+    def instantiate_classes(self) -> None:
+        # On Ray, every worker builds the model, data and Trainer from this configuration.
+        if not self._runs_on_ray():
+            super().instantiate_classes()
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        if not self._runs_on_ray():
+            super()._run_subcommand(subcommand)
+            return
+        from inchi_lightning.distributed import run_on_ray
+
+        self.ray_outcome = run_on_ray(
+            parser=self._parser(subcommand),
+            config=self.config[subcommand],
+            subcommand=subcommand,
+            method_arguments=self._subcommand_method_arguments[subcommand],
+        )
+
+    def _runs_on_ray(self) -> bool:
+        from inchi_lightning.distributed import runs_on_ray
+
+        if self.subcommand is None:
+            return False
+        return runs_on_ray(self.subcommand, self.config[self.subcommand].ray.num_workers)
