@@ -128,7 +128,7 @@ class InChICaptioner(L.LightningModule):
 
     def decode(self, images: torch.Tensor) -> tuple[list[str], torch.Tensor]:
         """InChIs for (B, 1, S, S) uint8 images and their scores (mean token log-probability)."""
-        max_length = self.tokenizer.max_length
+        max_length = self.tokenizer.max_length - 1  # generated tokens: no <sos>, with <eos>
         if self.hparams.beam_width > 1:
             tokens, scores = self.net.beam(
                 ink(images),
