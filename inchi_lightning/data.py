@@ -14,13 +14,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from inchi_lightning.imaging import CleanParams, ImageError, clean, read_gray
-from inchi_lightning.shards import ShardSet
+from inchi_lightning.shards import MANIFEST_FILE, VOCAB_FILE, ShardSet
 from inchi_lightning.tokenizer import PAD_ID, InChITokenizer
 
 log = logging.getLogger(__name__)
 
-VOCAB_FILE = "vocab.json"
-MANIFEST_FILE = "manifest.json"
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 
 
