@@ -1,7 +1,8 @@
 """OpenCV at the edge: read any image as gray uint8, and ``clean()`` it for the model.
 
 ``clean()`` is the one preparation that training shards and served images share, so the model
-never sees an image at prediction time that was prepared differently from training.
+never sees an image at prediction time that was prepared differently from training. Every
+function here is pure: arrays in, arrays out, ink dark (0) on white paper (255).
 """
 
 from __future__ import annotations
@@ -18,18 +19,19 @@ WHITE = 255
 
 @dataclass(frozen=True)
 class CleanParams:
-    """How ``clean()`` prepares an image; stored in shard manifests and checkpoints.
+    """How ``clean()`` prepares an image; stored (``dataclasses.asdict``) in shard manifests and
+    checkpoints, and rebuilt with ``CleanParams(**that_dict)``.
 
     Args:
         image_size: side of the square output image, in pixels.
-        threshold: gray levels below this count as ink.
-        max_speck_area: ink components of at most this many pixels may be specks...
-        max_speck_extent: ...when they are also at most this many pixels wide and tall, so thin
-            bonds (long) and atom labels (several pixels across) survive.
+        threshold: gray levels below this count as ink; lighter pixels become white paper.
+        max_speck_area: an ink component of at most this many pixels is a speck...
+        max_speck_extent: ...when it is also at most this many pixels wide and tall. Both must
+            hold, so thin bonds (long) and atom labels (several pixels across) survive.
         margin: white border kept around the drawing in the output, in pixels.
         sharpen: unsharp-mask strength after resizing (0 turns it off); restores the contrast
             that area resampling takes from one-pixel lines.
-        max_input_side: larger inputs are shrunk to this first, bounding time and memory.
+        max_input_side: larger inputs are first shrunk to this side, bounding time and memory.
     """
 
     image_size: int = 256
@@ -40,26 +42,53 @@ class CleanParams:
     sharpen: float = 1.0
     max_input_side: int = 3000
 
+    def __post_init__(self) -> None:
+        if self.image_size <= 2 * self.margin or self.margin < 0:
+            raise ValueError(
+                f"image_size ({self.image_size}) must exceed twice the margin ({self.margin})"
+            )
+        if not 0 < self.threshold <= WHITE:
+            raise ValueError(f"threshold must be within 1..255, not {self.threshold}")
+        if self.max_input_side < self.image_size or self.sharpen < 0:
+            raise ValueError("max_input_side must be >= image_size and sharpen >= 0")
+
 
 class ImageError(ValueError):
-    """An image that cannot be used; the message is one line that names the reason."""
+    """An image that cannot be used.
+
+    ``reason`` is a short fixed phrase for counting (``"missing file"``, ``"zero-byte file"``,
+    ``"unreadable image"``, ``"empty image"``); the message is one line: reason and path.
+    """
+
+    def __init__(self, reason: str, path: str | os.PathLike | None = None) -> None:
+        super().__init__(f"{reason}: {path}" if path is not None else reason)
+        self.reason = reason
 
 
 def read_gray(path: str | os.PathLike) -> np.ndarray:
-    """The image at ``path`` as (H, W) uint8 gray on white: 8/16-bit, gray/RGB/RGBA, PNG/JPEG.
+    """The image at ``path`` as (H, W) uint8 gray: 8/16-bit, gray/RGB/RGBA, PNG/JPEG/...
+
+    Transparent pixels are composited on white paper.
 
     Raises:
-        ImageError: missing file, zero-byte file, or not a readable image.
+        ImageError: missing file, zero-byte file, not a readable image (truncated, text, ...),
+            or an empty image (one uniform colour: nothing is drawn).
     """
     path = Path(path)
     if not path.is_file():
-        raise ImageError(f"missing file: {path}")
+        raise ImageError("missing file", path)
     if path.stat().st_size == 0:
-        raise ImageError(f"zero-byte file: {path}")
-    image = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+        raise ImageError("zero-byte file", path)
+    try:
+        image = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        image = None
     if image is None or image.size == 0:
-        raise ImageError(f"unreadable image: {path}")
-    return to_gray_uint8(image)
+        raise ImageError("unreadable image", path)
+    gray = to_gray_uint8(image)
+    if gray.min() == gray.max():
+        raise ImageError("empty image", path)
+    return gray
 
 
 def to_gray_uint8(image: np.ndarray) -> np.ndarray:
@@ -70,17 +99,21 @@ def to_gray_uint8(image: np.ndarray) -> np.ndarray:
         image = image.astype(np.uint8)
     if image.ndim == 2:
         return image
-    if image.shape[2] == 4:
-        alpha = image[:, :, 3:4].astype(np.float32) / WHITE
-        rgb = image[:, :, :3].astype(np.float32) * alpha + WHITE * (1.0 - alpha)
-        image = rgb.round().astype(np.uint8)
+    if image.shape[2] in (2, 4):  # gray + alpha or BGR + alpha
+        alpha = image[:, :, -1:].astype(np.float32) / WHITE
+        colour = image[:, :, :-1].astype(np.float32) * alpha + WHITE * (1.0 - alpha)
+        image = colour.round().astype(np.uint8)
     if image.shape[2] == 1:
-        return image[:, :, 0]
+        return np.ascontiguousarray(image[:, :, 0])
     return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
 
 
 def clean(gray: np.ndarray, params: CleanParams = CleanParams()) -> np.ndarray:
-    """Despeckle, crop, turn landscape, resize, sharpen and pad: (S, S) uint8, white paper.
+    """The drawing in ``gray`` (H, W) uint8, prepared for the model: (S, S) uint8.
+
+    Steps: shrink huge inputs, despeckle, crop to the ink, turn portrait to landscape, resize
+    keeping the aspect ratio, stretch the contrast so the darkest ink is black, sharpen, pad to
+    a centred square on white paper.
 
     Raises:
         ImageError: nothing but specks (or nothing at all) is drawn.
@@ -89,12 +122,13 @@ def clean(gray: np.ndarray, params: CleanParams = CleanParams()) -> np.ndarray:
     ink = despeckle(gray < params.threshold, params.max_speck_area, params.max_speck_extent)
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if rows.size == 0:
-        raise ImageError("empty image: no ink after despeckling")
+        raise ImageError("empty image")
     box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    # Ink keeps its gray level (anti-aliasing carries stroke width); the rest becomes paper.
     drawing = np.where(ink[box], gray[box], WHITE).astype(np.uint8)
     if drawing.shape[0] > drawing.shape[1]:
         drawing = cv2.rotate(drawing, cv2.ROTATE_90_COUNTERCLOCKWISE)
-    drawing = fit_within(drawing, params.image_size - 2 * params.margin)
+    drawing = stretch_contrast(fit_within(drawing, params.image_size - 2 * params.margin))
     return pad_to_square(unsharp(drawing, params.sharpen), params.image_size)
 
 
@@ -108,8 +142,8 @@ def shrink_to(gray: np.ndarray, max_side: int) -> np.ndarray:
 
 
 def despeckle(ink: np.ndarray, max_area: int, max_extent: int) -> np.ndarray:
-    """``ink`` (bool) without the connected components that are both tiny and compact."""
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), 8)
+    """``ink`` (bool, H x W) without the connected components that are both tiny and compact."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     area = stats[:, cv2.CC_STAT_AREA]
     extent = np.maximum(stats[:, cv2.CC_STAT_WIDTH], stats[:, cv2.CC_STAT_HEIGHT])
     keep = (area > max_area) | (extent > max_extent)
@@ -118,15 +152,32 @@ def despeckle(ink: np.ndarray, max_area: int, max_extent: int) -> np.ndarray:
 
 
 def fit_within(gray: np.ndarray, side: int) -> np.ndarray:
-    """``gray`` resized so that its longer side is ``side``, keeping its aspect ratio."""
+    """``gray`` resized so that its longer side is ``side``, keeping its aspect ratio.
+
+    Shrinking averages areas (thin lines fade but never vanish); enlarging is cubic.
+    """
     scale = side / max(gray.shape)
     size = (max(1, round(gray.shape[1] * scale)), max(1, round(gray.shape[0] * scale)))
     interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     return cv2.resize(gray, size, interpolation=interpolation)
 
 
+def stretch_contrast(gray: np.ndarray) -> np.ndarray:
+    """``gray`` with its darkest pixel made black and white kept white, linearly between.
+
+    Strong shrinking averages a thin stroke with the paper around it (a 2 px line shrunk 20
+    times is 95 % white); this gives it back full contrast. A no-op when black is present.
+    """
+    darkest = int(gray.min())
+    if darkest == 0 or darkest == WHITE:
+        return gray
+    levels = np.arange(WHITE + 1, dtype=np.float32)
+    table = np.clip(WHITE - (WHITE - levels) * (WHITE / (WHITE - darkest)), 0, WHITE)
+    return cv2.LUT(gray, table.round().astype(np.uint8))
+
+
 def unsharp(gray: np.ndarray, amount: float) -> np.ndarray:
-    """Unsharp mask: ``gray + amount * (gray - blur(gray))``, clipped to uint8."""
+    """Unsharp mask: ``gray + amount * (gray - blur(gray))``, saturated to uint8."""
     if amount <= 0:
         return gray
     blurred = cv2.GaussianBlur(gray, (0, 0), sigmaX=1.0, borderType=cv2.BORDER_REPLICATE)
@@ -134,7 +185,7 @@ def unsharp(gray: np.ndarray, amount: float) -> np.ndarray:
 
 
 def pad_to_square(gray: np.ndarray, side: int) -> np.ndarray:
-    """``gray`` centred on a white ``side`` x ``side`` canvas."""
+    """``gray`` (at most ``side`` on each axis) centred on a white ``side`` x ``side`` canvas."""
     canvas = np.full((side, side), WHITE, dtype=np.uint8)
     top, left = (side - gray.shape[0]) // 2, (side - gray.shape[1]) // 2
     canvas[top : top + gray.shape[0], left : left + gray.shape[1]] = gray

@@ -1,3 +1,7 @@
+"""clean() and read_gray(): specks go, bonds and labels stay, every odd file is explained."""
+
+import dataclasses
+
 import cv2
 import numpy as np
 import pytest
@@ -8,63 +12,85 @@ PARAMS = CleanParams(image_size=128)
 
 
 def drawing(height: int = 200, width: int = 400) -> np.ndarray:
-    """A white page with a thin bond line and a small atom label."""
+    """A white page with a one-pixel bond line and a small atom label."""
     image = np.full((height, width), 255, dtype=np.uint8)
     cv2.line(image, (40, height // 2), (width - 120, height // 2 + 20), 0, 1)
-    cv2.putText(image, "N", (width - 100, height // 2 + 30), cv2.FONT_HERSHEY_PLAIN, 1.0, 0, 1)
+    cv2.putText(image, "N", (width - 100, height // 2 + 30), cv2.FONT_HERSHEY_PLAIN, 0.8, 0, 1)
     return image
 
 
-def with_specks(image: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+def isolated_specks(image: np.ndarray, count: int, seed: int = 0) -> np.ndarray:
+    """``image`` with ``count`` single-pixel specks, none within 2 pixels of ink or each other
+    (so none can join a stroke or another speck into something bigger)."""
     rng = np.random.default_rng(seed)
     specked = image.copy()
-    ys, xs = rng.integers(0, image.shape[0], count), rng.integers(0, image.shape[1], count)
-    specked[ys, xs] = 0
+    placed = 0
+    while placed < count:
+        y, x = rng.integers(2, image.shape[0] - 2), rng.integers(2, image.shape[1] - 2)
+        if specked[y - 2 : y + 3, x - 2 : x + 3].min() == 255:
+            specked[y, x] = 0
+            placed += 1
     return specked
 
 
-def test_despeckle_removes_single_pixels_and_keeps_bond_and_label():
-    clean_page = drawing() < 128
-    specked = with_specks(drawing(), 300) < 128
-    kept = despeckle(specked, max_area=2, max_extent=2)
-    lonely = specked & ~clean_page
-    assert lonely.sum() > 250
-    assert (kept & ~clean_page).sum() < 0.05 * lonely.sum()  # specks gone (a few touch ink)
-    assert (kept & clean_page).sum() == clean_page.sum()  # every pixel of bond and label kept
+def ink_box(image: np.ndarray) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) of the pixels darker than mid-gray, inclusive."""
+    rows = np.flatnonzero((image < 128).any(axis=1))
+    cols = np.flatnonzero((image < 128).any(axis=0))
+    return rows[0], rows[-1], cols[0], cols[-1]
 
 
-def test_clean_output_is_square_white_and_cropped():
-    out = clean(drawing(), PARAMS)
+def test_despeckle_removes_specks_and_keeps_every_pixel_of_bond_and_label():
+    page = drawing() < 200
+    specked = isolated_specks(drawing(), 300) < 200
+    kept = despeckle(specked, PARAMS.max_speck_area, PARAMS.max_speck_extent)
+    assert np.array_equal(kept, page)
+
+
+def test_clean_ignores_specks_even_outside_the_drawing():
+    page = drawing()
+    page[5, 5] = page[190, 395] = 0  # corners: a speck left in would change the crop
+    specked = isolated_specks(page, 200, seed=3)
+    assert np.array_equal(clean(specked, PARAMS), clean(drawing(), PARAMS))
+
+
+def test_clean_crops_to_the_ink_and_centres_it_on_a_white_square():
+    small, large = drawing(), np.full((700, 900), 255, np.uint8)
+    large[450:650, 20:420] = small  # the same drawing, far off-centre on a bigger page
+    out = clean(large, PARAMS)
     assert out.shape == (128, 128) and out.dtype == np.uint8
-    assert out[0].min() == 255 and out[-1].min() == 255  # padded with white
-    cols = np.flatnonzero((out < 128).any(axis=0))
-    assert cols[0] <= PARAMS.margin + 1 and cols[-1] >= 127 - PARAMS.margin - 1  # fills width
-
-
-def test_clean_is_the_same_with_and_without_specks():
-    plain, specked = clean(drawing(), PARAMS), clean(with_specks(drawing(), 200, seed=3), PARAMS)
-    assert np.mean(np.abs(plain.astype(int) - specked.astype(int)) > 64) < 0.01
+    assert np.array_equal(out, clean(small, PARAMS))
+    top, bottom, left, right = ink_box(out)
+    assert left <= PARAMS.margin + 1 and right >= 127 - PARAMS.margin - 1  # fills the width
+    assert abs((top + bottom) - 127) <= 2  # centred vertically
+    assert out[: top - 1].min() == 255 and out[bottom + 2 :].min() == 255  # white padding
 
 
 def test_portrait_is_turned_to_landscape():
-    portrait = np.ascontiguousarray(drawing().T)
-    out = clean(portrait, PARAMS)
-    ink = out < 128
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    assert cols[-1] - cols[0] > rows[-1] - rows[0]
-
-
-def test_an_empty_page_is_an_error():
-    with pytest.raises(ImageError, match="empty image"):
-        clean(with_specks(np.full((100, 100), 255, np.uint8), 50), PARAMS)
+    out = clean(np.ascontiguousarray(drawing().T), PARAMS)
+    top, bottom, left, right = ink_box(out)
+    assert right - left > 2 * (bottom - top)
 
 
 @pytest.mark.parametrize("shape", [(40, 2000), (2000, 40), (10000, 10000)])
-def test_extreme_and_huge_images(shape):
+def test_extreme_aspect_ratios_and_huge_images(shape):
     image = np.full(shape, 255, dtype=np.uint8)
     image[shape[0] // 2 - 3 : shape[0] // 2 + 3, 10:-10] = 0
     image[10:-10, shape[1] // 2 - 3 : shape[1] // 2 + 3] = 0
-    assert clean(image, PARAMS).shape == (128, 128)
+    out = clean(image, PARAMS)
+    assert out.shape == (128, 128) and (out < 128).any()
+
+
+def test_nothing_but_specks_is_an_empty_image():
+    with pytest.raises(ImageError, match="empty image"):
+        clean(isolated_specks(np.full((100, 100), 255, np.uint8), 50), PARAMS)
+
+
+def test_clean_params_survive_a_json_round_trip():
+    params = CleanParams(image_size=64, sharpen=0.5)
+    assert CleanParams(**dataclasses.asdict(params)) == params
+    with pytest.raises(ValueError, match="margin"):
+        CleanParams(image_size=8)
 
 
 def test_read_gray_converts_every_depth_and_channel_layout(tmp_path):
@@ -72,12 +98,13 @@ def test_read_gray_converts_every_depth_and_channel_layout(tmp_path):
     cv2.imwrite(str(tmp_path / "g.png"), gray)
     cv2.imwrite(str(tmp_path / "g16.png"), gray.astype(np.uint16) * 257)
     cv2.imwrite(str(tmp_path / "rgb.png"), cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR))
-    rgba = np.zeros((60, 80, 4), dtype=np.uint8)  # ink drawn opaque on transparent paper
+    rgba = np.zeros((60, 80, 4), dtype=np.uint8)  # black ink, opaque, on transparent paper
     rgba[..., 3] = 255 - gray
     cv2.imwrite(str(tmp_path / "rgba.png"), rgba)
     cv2.imwrite(str(tmp_path / "g.jpg"), gray)
     for name in ["g.png", "g16.png", "rgb.png", "rgba.png"]:
-        assert np.array_equal(read_gray(tmp_path / name), gray), name
+        image = read_gray(tmp_path / name)
+        assert image.dtype == np.uint8 and np.array_equal(image, gray), name
     jpeg = read_gray(tmp_path / "g.jpg")
     assert jpeg.shape == gray.shape and np.abs(jpeg.astype(int) - gray).mean() < 8
 
@@ -86,13 +113,18 @@ def test_read_gray_explains_bad_files(tmp_path):
     cv2.imwrite(str(tmp_path / "good.png"), drawing())
     data = (tmp_path / "good.png").read_bytes()
     (tmp_path / "truncated.png").write_bytes(data[: len(data) // 3])
-    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "zero.png").write_bytes(b"")
     (tmp_path / "text.png").write_text("this is not an image")
-    with pytest.raises(ImageError, match="missing file"):
-        read_gray(tmp_path / "nowhere.png")
-    with pytest.raises(ImageError, match="zero-byte"):
-        read_gray(tmp_path / "empty.png")
-    with pytest.raises(ImageError, match="unreadable"):
-        read_gray(tmp_path / "text.png")
-    with pytest.raises(ImageError, match="unreadable"):
-        read_gray(tmp_path / "truncated.png")
+    cv2.imwrite(str(tmp_path / "white.png"), np.full((50, 50), 255, np.uint8))
+    expected = {
+        "nowhere.png": "missing file",
+        "zero.png": "zero-byte file",
+        "text.png": "unreadable image",
+        "truncated.png": "unreadable image",
+        "white.png": "empty image",
+    }
+    for name, reason in expected.items():
+        with pytest.raises(ImageError) as caught:
+            read_gray(tmp_path / name)
+        assert caught.value.reason == reason
+        assert str(caught.value) == f"{reason}: {tmp_path / name}"  # one line, with the path
