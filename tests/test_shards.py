@@ -1,9 +1,18 @@
+"""The shard format: atomic, deterministic, memory-mapped, cheap to pickle."""
+
 import pickle
 
 import numpy as np
 import pytest
 
-from inchi_lightning.shards import ShardSet, finished_shards, read_rejects, write_shard
+from inchi_lightning.shards import (
+    ShardSet,
+    finished_shards,
+    read_rejects,
+    remove_leftovers,
+    shard_source,
+    write_shard,
+)
 
 
 def images(n: int, size: int = 8, offset: int = 0) -> np.ndarray:
@@ -12,8 +21,10 @@ def images(n: int, size: int = 8, offset: int = 0) -> np.ndarray:
 
 @pytest.fixture
 def split_dir(tmp_path):
+    """Three shards: 3 samples, none (every row rejected), 2 samples."""
     write_shard(tmp_path, 0, images(3), ["a", "b", "c"], ["I1", "I2", "I3"], [(4, "x", "why")])
-    write_shard(tmp_path, 1, images(2, offset=7), ["d", "e"], ["I4", "I5"])
+    write_shard(tmp_path, 1, images(0), [], [], [(7, "y", "missing file")])
+    write_shard(tmp_path, 2, images(2, offset=7), ["d", "e"], ["I4", "I5"], source="abc")
     return tmp_path
 
 
@@ -21,32 +32,46 @@ def test_round_trip_across_shards(split_dir):
     shards = ShardSet(split_dir)
     assert len(shards) == 5
     assert shards.image_ids == ["a", "b", "c", "d", "e"]
+    assert shards.inchis == ["I1", "I2", "I3", "I4", "I5"]
     image, image_id, inchi = shards[3]
     assert (image_id, inchi) == ("d", "I4")
-    assert np.array_equal(image, images(2, offset=7)[0])
+    assert image.dtype == np.uint8 and np.array_equal(image, images(2, offset=7)[0])
     assert shards[-1][1] == "e"
     with pytest.raises(IndexError):
         shards[5]
     assert read_rejects(split_dir / "shard-00000") == [(4, "x", "why")]
+    assert read_rejects(split_dir / "shard-00001") == [(7, "y", "missing file")]
+    assert shard_source(split_dir / "shard-00002") == "abc"
 
 
-def test_images_are_memory_mapped_and_not_pickled(split_dir):
+def test_images_are_memory_mapped_and_never_pickled(split_dir):
     shards = ShardSet(split_dir)
-    shards[0]
-    assert all(isinstance(a, np.memmap) for a in shards.images)
+    shards[0], shards[4]
+    assert isinstance(shards.shard_images(0), np.memmap)
+    assert shards.shard_images(0).filename is not None  # a map of the file, not a copy
     payload = pickle.dumps(shards)
-    assert len(payload) < 1000
-    assert pickle.loads(payload)[4][1] == "e"
+    assert len(payload) < 1000  # the index only: 5 images of 64 bytes would not fit
+    copy = pickle.loads(payload)
+    assert copy._images == {}  # the copy maps the files itself, on first access
+    assert copy[4][1] == "e"
 
 
-def test_temporary_leftovers_are_ignored(split_dir):
-    (split_dir / "shard-00002.tmp-123-abcd").mkdir()
-    assert [p.name for p in finished_shards(split_dir)] == ["shard-00000", "shard-00001"]
+def test_temporary_leftovers_are_ignored_and_removable(split_dir):
+    leftover = split_dir / "shard-00003.tmp-123-abcd"
+    leftover.mkdir()
+    (leftover / "images.npy").write_bytes(b"half a file")
+    assert [p.name for p in finished_shards(split_dir)] == [
+        "shard-00000",
+        "shard-00001",
+        "shard-00002",
+    ]
     assert len(ShardSet(split_dir)) == 5
+    assert remove_leftovers(split_dir) == [leftover] and not leftover.exists()
 
 
-def test_missing_split_is_empty(tmp_path):
+def test_missing_or_empty_split_has_no_samples(tmp_path):
     assert len(ShardSet(tmp_path / "nothing")) == 0
+    assert len(ShardSet(tmp_path)) == 0
 
 
 def test_writing_is_deterministic(tmp_path):
@@ -65,5 +90,6 @@ def test_a_finished_shard_is_not_replaced(tmp_path):
 
 
 def test_mismatched_lengths_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match="2 images, 1 image ids and 2 InChIs"):
         write_shard(tmp_path, 0, images(2), ["a"], ["I1", "I2"])
+    assert not list(tmp_path.iterdir())
