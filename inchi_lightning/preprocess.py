@@ -1,25 +1,36 @@
 """The Ray job: a labelled image set → a shard directory, resumable, with every reject explained.
 
-Labels are checked on the driver (they are small); images are read and cleaned in Ray tasks,
-one per shard, a bounded number in flight. A task writes its shard itself and returns only
-paths and reject rows, never image arrays, through the object store. The shard plan depends only
-on the input, so a re-run skips finished shards and ends with the same bytes as one clean run.
+Every label is checked before any image work: ids and the tokenizer on the driver, RDKit's
+parse in Ray tasks, then the vocabulary (given, or built from the training split), so that
+every accepted sample of every split decodes back to its label. Images are read and cleaned in
+Ray tasks, one per shard, a bounded number in flight; a task writes its shard itself, so only
+paths and reject rows, never image arrays, go through the object store. The shard plan
+depends only on the input and the settings, so a re-run skips finished shards and ends with
+the same bytes as one uninterrupted run.
+
+Ray's session files go to ``$RAY_TMPDIR/ray`` (Ray's own variable; default ``/tmp/ray``). With
+``address`` (a running cluster), input and output must be paths that every node sees.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
 import os
+import socket
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,68 +40,85 @@ from inchi_lightning.shards import (
     REJECTS_FILE,
     SPLITS,
     VOCAB_FILE,
+    Reject,
     ShardSet,
     finished_shards,
     read_rejects,
+    rejects_csv,
+    remove_leftovers,
     shard_name,
+    shard_source,
     write_shard,
 )
-from inchi_lightning.tokenizer import InChITokenizer, tokenize
+from inchi_lightning.tokenizer import PREFIX, InChITokenizer, tokenize
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True)
-class Row:
-    """One input row: ``row`` counts data rows from 1, as a spreadsheet shows them."""
-
-    row: int
-    image_id: str
-    inchi: str
-    path: str
+PARSE_CHUNK = 2000  # labels per RDKit task: big enough to amortise a task, small for balance
 
 
-Reject = tuple[int, str, str]  # (row, image_id, reason)
+class InputError(ValueError):
+    """A problem with the input or the settings that the user can fix; one line."""
 
 
 # ---- reading the input ------------------------------------------------------------------------
 
 
-def read_rows(input_dir: str | os.PathLike) -> list[Row]:
-    """The rows of a Kaggle BMS layout or of a flat ``labels.csv`` + ``images/`` folder.
+@dataclass(frozen=True)
+class Layout:
+    """Where a labelled image set keeps its labels and images.
 
-    Raises:
-        ValueError: no labels file, or one without the ``image_id`` and ``InChI`` columns.
+    ``nested``: the Kaggle BMS layout (``train_labels.csv``, ``train/a/b/c/<id>.png``);
+    otherwise a flat folder (``labels.csv``, ``images/<id>.png``).
     """
-    input_dir = Path(input_dir)
-    if (input_dir / "train_labels.csv").is_file():
-        labels, image_path = input_dir / "train_labels.csv", _bms_path
-    elif (input_dir / "labels.csv").is_file():
-        labels, image_path = input_dir / "labels.csv", _flat_path
-    else:
-        raise ValueError(f"{input_dir} has neither train_labels.csv (BMS layout) nor labels.csv")
-    with labels.open(newline="") as handle:
+
+    labels: Path
+    images: Path
+    nested: bool
+
+    def image_path(self, image_id: str) -> Path:
+        if self.nested:  # a short id gives a path that does not exist: a "missing file"
+            return self.images.joinpath(*image_id[:3], f"{image_id}.png")
+        return self.images / f"{image_id}.png"
+
+
+def find_layout(input_dir: str | os.PathLike) -> Layout:
+    """The layout of ``input_dir``. Raises InputError when it is neither."""
+    root = Path(input_dir).resolve()
+    if (root / "train_labels.csv").is_file():
+        return Layout(root / "train_labels.csv", root / "train", nested=True)
+    if (root / "labels.csv").is_file():
+        return Layout(root / "labels.csv", root / "images", nested=False)
+    raise InputError(
+        f"{input_dir} has neither train_labels.csv (BMS layout) nor labels.csv (flat folder)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One labelled input row; ``row`` is its 0-based position among the data rows."""
+
+    row: int
+    image_id: str
+    inchi: str
+
+
+def read_rows(layout: Layout) -> list[Row]:
+    """Every data row of the labels file. Raises InputError without image_id/InChI columns."""
+    with layout.labels.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         missing = {"image_id", "InChI"} - set(reader.fieldnames or [])
         if missing:
-            raise ValueError(f"{labels} has no {' or '.join(sorted(missing))} column")
+            raise InputError(f"{layout.labels} has no {' or '.join(sorted(missing))} column")
         return [
-            Row(n, r["image_id"] or "", r["InChI"] or "", str(image_path(input_dir, r["image_id"])))
-            for n, r in enumerate(reader, start=1)
+            Row(n, record["image_id"] or "", record["InChI"] or "")
+            for n, record in enumerate(reader)
         ]
 
 
-def _bms_path(root: Path, image_id: str) -> Path:
-    return root / "train" / image_id[0] / image_id[1] / image_id[2] / f"{image_id}.png"
-
-
-def _flat_path(root: Path, image_id: str) -> Path:
-    return root / "images" / f"{image_id}.png"
-
-
 def split_of(image_id: str, val_fraction: float, test_fraction: float) -> str:
-    """``test``, ``val`` or ``train``, from a hash of the id: stable across runs and machines."""
-    position = int(hashlib.sha1(image_id.encode()).hexdigest()[:8], 16) / 2**32
+    """``test``, ``val`` or ``train`` from a hash of the id: the same on every run and machine."""
+    position = int.from_bytes(hashlib.sha256(image_id.encode()).digest()[:8], "big") / 2**64
     if position < test_fraction:
         return "test"
     return "val" if position < test_fraction + val_fraction else "train"
@@ -99,42 +127,35 @@ def split_of(image_id: str, val_fraction: float, test_fraction: float) -> str:
 # ---- checking labels --------------------------------------------------------------------------
 
 
-def label_problem(inchi: str, vocabulary: InChITokenizer | None) -> str | None:
-    """Why a label cannot be used, or None. RDKit must parse it and it must tokenise."""
-    from inchi_lightning.chem import mol_from_inchi
-
+def label_problem(inchi: str) -> str | None:
+    """Why a label cannot be used (a reject reason), or None; RDKit is checked separately."""
     if not inchi.strip():
         return "empty label"
+    if inchi != inchi.strip():
+        return "label has surrounding whitespace"
     try:
-        tokenize(inchi)
+        tokens = tokenize(inchi)
     except ValueError:
-        return "label is not a standard InChI (no InChI=1S/ prefix)"
-    if mol_from_inchi(inchi) is None:
-        return "label does not parse as InChI (RDKit)"
-    if vocabulary is not None:
-        unknown = vocabulary.unknown_tokens(inchi)
-        if unknown:
-            return f"label has tokens not in the vocabulary: {' '.join(dict.fromkeys(unknown))}"
-        if vocabulary.decode(vocabulary.encode(inchi)) != inchi:
-            return "label does not round-trip through the tokenizer"
+        return f"not a standard InChI: no {PREFIX} prefix"
+    if PREFIX + "".join(tokens) != inchi:
+        return "tokenizer round trip failed"
     return None
 
 
-def check_labels(
-    rows: list[Row], vocabulary: InChITokenizer | None, progress: bool
-) -> tuple[list[Row], list[Reject]]:
-    """Split rows into usable ones and rejects (empty, duplicate id, unparsable, unknown tokens)."""
-    from tqdm import tqdm
+def check_labels(rows: Sequence[Row]) -> tuple[list[Row], list[Reject]]:
+    """Rows with usable ids and labels, and rejects (empty, duplicate id, tokenizer problems).
 
+    The first row of an id is kept; later rows with the same id are rejected.
+    """
     accepted, rejects, first_row = [], [], {}
-    for row in tqdm(rows, desc="checking labels", unit="label", disable=not progress):
+    for row in rows:
         if not row.image_id:
             problem = "empty image_id"
         elif row.image_id in first_row:
-            problem = f"duplicate image_id (first at row {first_row[row.image_id]})"
+            problem = f"duplicate image_id: first at row {first_row[row.image_id]}"
         else:
             first_row[row.image_id] = row.row
-            problem = label_problem(row.inchi, vocabulary)
+            problem = label_problem(row.inchi)
         if problem:
             rejects.append((row.row, row.image_id, problem))
         else:
@@ -142,96 +163,235 @@ def check_labels(
     return accepted, rejects
 
 
-# ---- the Ray tasks ----------------------------------------------------------------------------
+def build_vocabulary(rows: Sequence[Row], split: Callable[[str], str]) -> InChITokenizer:
+    """The vocabulary of the training split's labels (of every label when no row goes to
+    training: a test set should rather reuse the training vocabulary, ``vocab_path``)."""
+    train = [row.inchi for row in rows if split(row.image_id) == "train"]
+    if not train:
+        log.warning("no training split: building the vocabulary from every accepted label")
+    return InChITokenizer.build(train or [row.inchi for row in rows])
+
+
+def check_vocabulary(
+    rows: Sequence[Row], vocabulary: InChITokenizer
+) -> tuple[list[Row], list[Reject]]:
+    """Rows whose labels ``vocabulary`` encodes exactly, and rejects for the others.
+
+    So that every accepted sample, in every split, decodes back to its label.
+    """
+    accepted, rejects = [], []
+    for row in rows:
+        unknown = vocabulary.unknown_tokens(row.inchi)
+        if unknown:
+            problem = f"tokens not in the vocabulary: {' '.join(dict.fromkeys(unknown))}"
+        elif vocabulary.decode(vocabulary.encode(row.inchi)) != row.inchi:
+            problem = "tokenizer round trip failed"
+        else:
+            accepted.append(row)
+            continue
+        rejects.append((row.row, row.image_id, problem))
+    return accepted, rejects
+
+
+def accept_labels(
+    rows: Sequence[Row],
+    given: InChITokenizer | None,
+    split: Callable[[str], str],
+    max_in_flight: int,
+    progress: bool,
+) -> tuple[list[Row], InChITokenizer, list[Reject]]:
+    """Every label check before any image work: ids and tokenizer on the driver, RDKit in Ray
+    tasks, then the vocabulary (``given``, or built from the training rows that passed).
+
+    Returns the accepted rows, the vocabulary and the rejects.
+    """
+    candidates, rejects = check_labels(rows)
+    parsed, unparsable = check_with_rdkit(candidates, max_in_flight, progress)
+    vocabulary = given or build_vocabulary(parsed, split)
+    accepted, unknown = check_vocabulary(parsed, vocabulary)
+    return accepted, vocabulary, rejects + unparsable + unknown
+
+
+def unparsable_positions(inchis: Sequence[str]) -> list[int]:
+    """Positions in ``inchis`` of the labels that RDKit cannot read (runs in a Ray task)."""
+    from inchi_lightning.chem import mol_from_inchi
+
+    return [i for i, inchi in enumerate(inchis) if mol_from_inchi(inchi) is None]
+
+
+def check_with_rdkit(
+    rows: list[Row], max_in_flight: int, progress: bool
+) -> tuple[list[Row], list[Reject]]:
+    """``rows`` split into those RDKit parses and rejects, parsed in parallel Ray tasks."""
+    from tqdm import tqdm
+
+    chunks = [rows[i : i + PARSE_CHUNK] for i in range(0, len(rows), PARSE_CHUNK)]
+    calls = [([row.inchi for row in chunk],) for chunk in chunks]
+    bad: set[int] = set()
+    with tqdm(total=len(rows), desc="parsing labels", unit="label", disable=not progress) as bar:
+        for index, positions in run_bounded(unparsable_positions, calls, max_in_flight):
+            bad.update(chunks[index][p].row for p in positions)
+            bar.update(len(chunks[index]))
+    rejects = [(r.row, r.image_id, "unparsable InChI (RDKit)") for r in rows if r.row in bad]
+    return [row for row in rows if row.row not in bad], rejects
+
+
+# ---- the shard plan and its tasks -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ShardTask:
+    """One shard to build: its split, number and input rows, and a fingerprint of all three
+    together with the clean() settings (stored in the shard, checked on resume)."""
+
+    split: str
+    index: int
+    rows: tuple[Row, ...]
+    source: str
+
+
+def plan_shards(
+    rows: Sequence[Row], split: Callable[[str], str], shard_size: int, clean_params: CleanParams
+) -> list[ShardTask]:
+    """Consecutive runs of ``shard_size`` rows per split, in input order."""
+    by_split: dict[str, list[Row]] = {name: [] for name in SPLITS}
+    for row in rows:
+        by_split[split(row.image_id)].append(row)
+    settings = json.dumps(dataclasses.asdict(clean_params), sort_keys=True)
+    plan = []
+    for name, part in by_split.items():
+        for index, start in enumerate(range(0, len(part), shard_size)):
+            shard_rows = tuple(part[start : start + shard_size])
+            content = [settings, name, index, [dataclasses.astuple(r) for r in shard_rows]]
+            source = hashlib.sha256(json.dumps(content).encode()).hexdigest()
+            plan.append(ShardTask(name, index, shard_rows, source))
+    return plan
+
+
+def unfinished(plan: list[ShardTask], output_dir: Path) -> list[ShardTask]:
+    """The planned shards not yet on disk. Raises InputError when ``output_dir`` holds shards
+    of another input or other settings: resuming would mix them."""
+    planned = {output_dir / task.split / shard_name(task.index): task for task in plan}
+    for split in SPLITS:
+        for shard_dir in finished_shards(output_dir / split):
+            task = planned.get(shard_dir)
+            if task is None or shard_source(shard_dir) != task.source:
+                raise InputError(
+                    f"{shard_dir} was made from other rows or settings than this run's: "
+                    "choose a new --output or delete the old one"
+                )
+    return [task for path, task in planned.items() if not path.is_dir()]
+
+
+@dataclass(frozen=True)
+class ShardResult:
+    """What a shard task sends back: no images, only where they went and who made them."""
+
+    path: str
+    rejects: list[Reject]
+    worker: str  # host:pid of the Ray worker
 
 
 def build_shard(
-    split_dir: str, shard_index: int, rows: list[Row], clean_params: dict
-) -> tuple[str, list[Reject], int]:
-    """Clean the images of ``rows`` and write them as one shard; runs inside a Ray task.
+    output_dir: str, task: ShardTask, layout: Layout, clean_params: CleanParams
+) -> ShardResult:
+    """Read and clean the images of ``task`` and write its shard (runs in a Ray task).
 
-    Returns the shard's path, its rejects (unreadable or empty images) and this process's id.
+    Rows whose image is missing, unreadable or empty become rejects: the shard holds the rest.
     """
     import cv2
 
-    cv2.setNumThreads(1)  # one task per core: OpenCV's own threads would oversubscribe them
-    params = CleanParams(**clean_params)
-    images, kept, rejects = [], [], []
-    for row in rows:
+    cv2.setNumThreads(1)  # one task per core: OpenCV's own threads would oversubscribe it
+    size = clean_params.image_size
+    images = np.empty((len(task.rows), size, size), dtype=np.uint8)
+    kept, rejects = [], []
+    for row in task.rows:
         try:
-            images.append(clean(read_gray(row.path), params))
+            images[len(kept)] = clean(read_gray(layout.image_path(row.image_id)), clean_params)
             kept.append(row)
-        except ImageError as exc:
-            rejects.append((row.row, row.image_id, str(exc).replace(f": {row.path}", "")))
-    size = params.image_size
-    array = np.stack(images) if images else np.zeros((0, size, size), dtype=np.uint8)
+        except ImageError as error:
+            rejects.append((row.row, row.image_id, error.reason))
     path = write_shard(
-        split_dir,
-        shard_index,
-        array,
-        [r.image_id for r in kept],
-        [r.inchi for r in kept],
+        Path(output_dir) / task.split,
+        task.index,
+        images[: len(kept)],
+        [row.image_id for row in kept],
+        [row.inchi for row in kept],
         rejects,
+        source=task.source,
     )
-    return str(path), rejects, os.getpid()
+    return ShardResult(str(path), rejects, f"{socket.gethostname()}:{os.getpid()}")
 
 
-def plan_shards(rows: list[Row], output_dir: Path, split_fn, shard_size: int):
-    """``(split_dir, shard_index, rows)`` for every shard: input order, fixed size per split."""
-    by_split: dict[str, list[Row]] = {split: [] for split in SPLITS}
-    for row in rows:
-        by_split[split_fn(row.image_id)].append(row)
-    return [
-        (output_dir / split, i // shard_size, part[i : i + shard_size])
-        for split, part in by_split.items()
-        for i in range(0, len(part), shard_size)
-    ]
-
-
-def run_tasks(plan, clean_params: CleanParams, progress: bool) -> tuple[list[Reject], set[int]]:
-    """Run ``build_shard`` for every unfinished shard on Ray; resume-skips finished ones."""
+def run_bounded(
+    function: Callable, calls: Sequence[tuple], max_in_flight: int
+) -> Iterator[tuple[int, Any]]:
+    """Run ``function(*call)`` as a Ray task per call, at most ``max_in_flight`` at a time;
+    yield ``(position of the call, result)`` as tasks finish. Pending tasks are cancelled
+    when the caller stops early (an error, Ctrl-C)."""
     import ray
+
+    remote = ray.remote(num_cpus=1)(function)
+    todo, pending = deque(enumerate(calls)), {}
+    try:
+        while todo or pending:
+            while todo and len(pending) < max_in_flight:
+                position, call = todo.popleft()
+                pending[remote.remote(*call)] = position
+            (ready,), _ = ray.wait(list(pending), num_returns=1)
+            yield pending.pop(ready), ray.get(ready)
+    finally:
+        for ref in pending:
+            ray.cancel(ref)
+
+
+def build_shards(
+    tasks: list[ShardTask],
+    output_dir: Path,
+    layout: Layout,
+    clean_params: CleanParams,
+    max_in_flight: int,
+    progress: bool,
+) -> dict:
+    """Run ``build_shard`` for every task on Ray, with a progress bar in images per second.
+
+    Returns a record of the work: shards written, images cleaned and their rate, Ray workers.
+    """
     from tqdm import tqdm
 
-    remote = ray.remote(num_cpus=1)(build_shard)
-    max_in_flight = 2 * max(1, int(ray.cluster_resources().get("CPU", 1)))
-    params = dataclasses.asdict(clean_params)
-    todo, rejects, pids = [], [], set()
-    for split_dir, index, rows in plan:
-        done = split_dir / shard_name(index)
-        if done.is_dir():
-            rejects += read_rejects(done)
-        else:
-            todo.append((split_dir, index, rows))
-    images = sum(len(rows) for _, _, rows in todo)
-    bar = tqdm(total=images, desc="cleaning", unit="img", disable=not progress)
-    pending: dict = {}
-    while todo or pending:
-        while todo and len(pending) < max_in_flight:
-            split_dir, index, rows = todo.pop(0)
-            split_dir.mkdir(parents=True, exist_ok=True)
-            pending[remote.remote(str(split_dir), index, rows, params)] = len(rows)
-        ready, _ = ray.wait(list(pending), num_returns=1)
-        for ref in ready:
-            _, shard_rejects, pid = ray.get(ref)
-            rejects += shard_rejects
-            pids.add(pid)
-            bar.update(pending.pop(ref))
-    bar.close()
-    return rejects, pids
+    calls = [(str(output_dir), task, layout, clean_params) for task in tasks]
+    images = sum(len(task.rows) for task in tasks)
+    workers = set()
+    started = time.perf_counter()
+    with tqdm(total=images, desc="cleaning images", unit="img", disable=not progress) as bar:
+        for index, result in run_bounded(build_shard, calls, max_in_flight):
+            workers.add(result.worker)
+            bar.update(len(tasks[index].rows))
+    seconds = time.perf_counter() - started
+    return {
+        "shards_written": len(tasks),
+        "images_cleaned": images,
+        "images_per_second": round(images / seconds, 1) if images else 0.0,
+        "ray_workers": sorted(workers),
+    }
 
 
-def connect_ray(address: str | None, num_cpus: int | None) -> bool:
-    """Join ``address`` or start a local Ray; True when this call started it (and must stop it)."""
+@contextlib.contextmanager
+def ray_session(address: str | None, num_cpus: int | None) -> Iterator[int]:
+    """Join ``address`` or start a local Ray (a Ray already initialised in this process is
+    used as it is); yields the cluster's CPU count. Stops only a Ray that it started."""
     import ray
 
-    if ray.is_initialized():
-        return False
-    if address:
+    started = not ray.is_initialized()
+    if started and address:
         ray.init(address=address, log_to_driver=False)
-    else:
+    elif started:
         ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
-    return True
+    try:
+        yield max(1, int(ray.cluster_resources().get("CPU", 1)))
+    finally:
+        if started:
+            ray.shutdown()
 
 
 # ---- the job ----------------------------------------------------------------------------------
@@ -251,64 +411,106 @@ def preprocess(
 ) -> dict:
     """Turn a labelled image set into a shard directory and return its manifest.
 
-    Every input row ends up either as a sample or as a line of ``rejects.csv`` with its reason.
+    Every input row ends up either as a sample of a split or as a line of ``rejects.csv`` with
+    its reason. Shards already in ``output_dir`` from an interrupted run with the same input
+    and settings are kept; the result is byte for byte that of an uninterrupted run.
+    ``vocab.json`` is ``vocab_path``'s vocabulary (rows with other tokens are rejected) or the
+    one built from the training split. ``manifest.json`` is written last: its presence means
+    the directory is complete. One job per ``output_dir`` at a time.
 
     Raises:
-        ValueError: unreadable input layout, bad fractions, or no usable row at all.
+        InputError (a ValueError): no labels file or columns, bad settings, an output directory
+            made from other input, or no usable row at all (``rejects.csv`` says why).
     """
-    if shard_size < 1 or not 0 <= val_fraction + test_fraction <= 1:
-        raise ValueError("shard size must be >= 1 and val + test fractions within [0, 1]")
     started = time.perf_counter()
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    rows = read_rows(input_dir)
-    given = InChITokenizer.load(vocab_path) if vocab_path else None
-    accepted, rejects = check_labels(rows, given, progress)
-    if not accepted:
-        raise ValueError(f"none of the {len(rows)} rows of {input_dir} has a usable label")
+    check_settings(shard_size, val_fraction, test_fraction)
+    layout = find_layout(input_dir)
+    output_dir = make_output_dir(output_dir)
+    rows = read_rows(layout)
+    given = load_vocabulary(vocab_path) if vocab_path else None
+    split = functools.partial(split_of, val_fraction=val_fraction, test_fraction=test_fraction)
+    with ray_session(address, num_cpus) as cpus:
+        accepted, vocabulary, rejects = accept_labels(rows, given, split, 2 * cpus, progress)
+        plan = plan_shards(accepted, split, shard_size, clean_params)
+        tasks = unfinished(plan, output_dir)
+        run = build_shards(tasks, output_dir, layout, clean_params, 2 * cpus, progress)
+    rejects = sorted(rejects + shard_rejects(plan, output_dir))
+    counts = {name: len(ShardSet(output_dir / name)) for name in SPLITS}
+    if sum(counts.values()) == 0:
+        write_atomically(output_dir / REJECTS_FILE, rejects_csv(rejects))
+        raise InputError(f"no row of {input_dir} is usable: see {output_dir / REJECTS_FILE}")
+    manifest = build_manifest(rows, counts, rejects, output_dir, clean_params, vocabulary, layout)
+    manifest.update(
+        shard_size=shard_size,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        vocab_source=str(Path(vocab_path).resolve()) if vocab_path else "train split",
+        run={
+            "seconds": round(time.perf_counter() - started, 3),
+            "shards_resumed": len(plan) - len(tasks),
+            "ray_cpus": cpus,
+            **run,
+        },
+    )
+    write_outputs(output_dir, vocabulary, rejects, manifest)
+    return manifest
 
-    def split_fn(image_id: str) -> str:
-        return split_of(image_id, val_fraction, test_fraction)
 
-    tokenizer = given or build_vocabulary(accepted, split_fn)
-    plan = plan_shards(accepted, output_dir, split_fn, shard_size)
-    started_ray = connect_ray(address, num_cpus)
+def check_settings(shard_size: int, val_fraction: float, test_fraction: float) -> None:
+    if shard_size < 1:
+        raise InputError(f"shard size must be at least 1, not {shard_size}")
+    if min(val_fraction, test_fraction) < 0 or val_fraction + test_fraction > 1:
+        raise InputError("val and test fractions must be >= 0 and add up to at most 1")
+
+
+def make_output_dir(output_dir: str | os.PathLike) -> Path:
+    output_dir = Path(output_dir).resolve()
     try:
-        task_rejects, pids = run_tasks(plan, clean_params, progress)
-    finally:
-        if started_ray:
-            import ray
-
-            ray.shutdown()
-    rejects = sorted(rejects + task_rejects)
-    tokenizer.save(output_dir / VOCAB_FILE)
-    write_rejects(output_dir / REJECTS_FILE, rejects)
-    manifest = build_manifest(rows, rejects, output_dir, clean_params, tokenizer, input_dir)
-    write_json(output_dir / MANIFEST_FILE, manifest)
-    seconds = time.perf_counter() - started
-    return {**manifest, "run": {"seconds": seconds, "worker_pids": sorted(pids)}}
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise InputError(f"cannot create {output_dir}: {error.strerror}") from error
+    return output_dir
 
 
-def build_vocabulary(accepted: list[Row], split_fn) -> InChITokenizer:
-    """The vocabulary of the training split (of everything, when nothing goes to training)."""
-    train = [r.inchi for r in accepted if split_fn(r.image_id) == "train"]
-    return InChITokenizer.build(train or [r.inchi for r in accepted])
+def load_vocabulary(path: str | os.PathLike) -> InChITokenizer:
+    try:
+        return InChITokenizer.load(path)
+    except (OSError, ValueError, KeyError) as error:
+        raise InputError(f"cannot read the vocabulary {path}: {error}") from error
 
 
-def build_manifest(rows, rejects, output_dir: Path, clean_params, tokenizer, input_dir) -> dict:
-    counts = {split: _count(output_dir / split) for split in SPLITS}
+def shard_rejects(plan: list[ShardTask], output_dir: Path) -> list[Reject]:
+    """The image rejects recorded in every planned shard (written now or by an earlier run)."""
+    return [
+        reject
+        for task in plan
+        for reject in read_rejects(output_dir / task.split / shard_name(task.index))
+    ]
+
+
+def build_manifest(
+    rows: Sequence[Row],
+    counts: dict[str, int],
+    rejects: list[Reject],
+    output_dir: Path,
+    clean_params: CleanParams,
+    tokenizer: InChITokenizer,
+    layout: Layout,
+) -> dict:
+    """The manifest; checks first that every input row is a sample or a reject, once."""
     accepted = sum(counts.values())
-    if accepted + len(rejects) != len(rows):
+    if accepted + len(rejects) != len(rows) or len({r[0] for r in rejects}) != len(rejects):
         raise RuntimeError(
             f"{accepted} accepted + {len(rejects)} rejected != {len(rows)} input rows"
         )
     return {
-        "input": str(Path(input_dir).resolve()),
+        "input": str(layout.labels.parent),
+        "layout": "bms" if layout.nested else "flat",
         "input_rows": len(rows),
         "accepted": accepted,
         "rejected": len(rejects),
-        "rejected_by_reason": dict(Counter(_reason_kind(r[2]) for r in rejects)),
         "splits": counts,
+        "rejected_by_reason": dict(Counter(reason_kind(r[2]) for r in rejects).most_common()),
         "image_size": clean_params.image_size,
         "clean": dataclasses.asdict(clean_params),
         "vocab_size": tokenizer.vocab_size,
@@ -319,25 +521,28 @@ def build_manifest(rows, rejects, output_dir: Path, clean_params, tokenizer, inp
     }
 
 
-def _count(split_dir: Path) -> int:
-    return len(ShardSet(split_dir))
+def reason_kind(reason: str) -> str:
+    """A reason without its details, for counting: ``duplicate image_id``."""
+    return reason.partition(":")[0]
 
 
-def _reason_kind(reason: str) -> str:
-    """A reason without its details, for counting: ``tokens not in the vocabulary``."""
-    return reason.split(":")[0].split(" (")[0]
+def write_outputs(
+    output_dir: Path, tokenizer: InChITokenizer, rejects: list[Reject], manifest: dict
+) -> None:
+    """vocab.json, rejects.csv, then manifest.json: each atomically, the manifest last."""
+    tokenizer.save(output_dir / VOCAB_FILE)
+    write_atomically(output_dir / REJECTS_FILE, rejects_csv(rejects))
+    for split in SPLITS:  # leftovers of killed runs; every task of this one has finished
+        remove_leftovers(output_dir / split)
+    write_atomically(output_dir / MANIFEST_FILE, json.dumps(manifest, indent=1) + "\n")
 
 
-def write_rejects(path: Path, rejects: list[Reject]) -> None:
+def write_atomically(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w", newline="") as handle:
-        csv.writer(handle).writerows([("row", "image_id", "reason"), *rejects])
-    os.replace(tmp, path)
-
-
-def write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=1) + "\n")
+    with tmp.open("w") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
     os.replace(tmp, path)
 
 
@@ -347,31 +552,64 @@ def write_json(path: Path, data: dict) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m inchi_lightning preprocess",
-        description="Clean labelled molecule images on Ray (despeckle, sharpen, crop, turn "
-        "landscape, resize) and write training shards, vocab.json, manifest.json and "
-        "rejects.csv. Reads the Kaggle BMS layout (train_labels.csv + train/a/b/c/<id>.png) "
-        "or a flat folder (labels.csv + images/<id>.png). A re-run resumes.",
+        description=(
+            "Check the labels, clean the images on Ray (despeckle, sharpen, crop, turn "
+            "landscape, resize, pad) and write a shard directory: vocab.json, manifest.json, "
+            "rejects.csv and SPLIT/shard-NNNNN/{images.npy,index.parquet}. Reads the Kaggle "
+            "BMS layout (train_labels.csv + train/a/b/c/<id>.png) or a flat folder "
+            "(labels.csv + images/<id>.png). Run it again on the same output to resume."
+        ),
+        epilog="Ray keeps its session files under $RAY_TMPDIR/ray (default /tmp/ray).",
     )
-    parser.add_argument("--input", required=True, help="the labelled image set")
-    parser.add_argument("--output", required=True, help="the shard directory to write")
-    parser.add_argument("--image-size", type=int, default=256, help="output side (default 256)")
-    parser.add_argument("--shard-size", type=int, default=1000, help="images per shard")
-    parser.add_argument("--val-fraction", type=float, default=0.05, help="share for validation")
-    parser.add_argument("--test-fraction", type=float, default=0.0, help="share for testing")
-    parser.add_argument("--vocab", help="reuse this vocab.json (e.g. the training set's)")
-    parser.add_argument("--address", help="join a Ray cluster ('auto' or host:port)")
-    parser.add_argument("--num-cpus", type=int, help="CPUs of the local Ray (default: all)")
+    parser.add_argument("--input", required=True, metavar="RAW", help="the labelled image set")
+    parser.add_argument(
+        "--output", required=True, metavar="SHARDS", help="the shard directory to write"
+    )
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=256,
+        metavar="PX",
+        help="side of the square images (default 256)",
+    )
+    parser.add_argument(
+        "--shard-size", type=int, default=1000, metavar="N", help="images per shard (default 1000)"
+    )
+    parser.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.05,
+        metavar="F",
+        help="share of ids for validation (0.05)",
+    )
+    parser.add_argument(
+        "--test-fraction", type=float, default=0.0, metavar="F", help="share of ids for testing (0)"
+    )
+    parser.add_argument(
+        "--vocab",
+        metavar="PATH",
+        help="reuse this vocab.json (e.g. the training set's when preparing a test set); "
+        "rows with other tokens are rejected",
+    )
+    parser.add_argument(
+        "--address", help="join a running Ray cluster ('auto' or host:port) instead of a local Ray"
+    )
+    parser.add_argument(
+        "--num-cpus", type=int, metavar="N", help="CPUs for the local Ray (default: all)"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m inchi_lightning preprocess``: 0 on success, 2 with one line on user errors
+    (``INCHI_LIGHTNING_DEBUG=1`` raises them instead, with their traceback)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         manifest = preprocess(
             args.input,
             args.output,
-            clean_params=CleanParams(image_size=args.image_size),
+            clean_params=clean_params_of(args),
             shard_size=args.shard_size,
             val_fraction=args.val_fraction,
             test_fraction=args.test_fraction,
@@ -379,20 +617,33 @@ def main(argv: list[str] | None = None) -> int:
             address=args.address,
             num_cpus=args.num_cpus,
         )
-    except (OSError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except InputError as error:
+        if os.environ.get("INCHI_LIGHTNING_DEBUG"):
+            raise
+        print(f"error: {error}", file=sys.stderr)
         return 2
     print(summary(manifest, args.output))
     return 0
 
 
-def summary(manifest: dict, output: str) -> str:
+def clean_params_of(args: argparse.Namespace) -> CleanParams:
+    try:
+        return CleanParams(image_size=args.image_size)
+    except ValueError as error:
+        raise InputError(str(error)) from error
+
+
+def summary(manifest: dict, output: str | os.PathLike) -> str:
+    """A few lines for the terminal: rows, accepted per split, rejects by reason, speed."""
+    splits = ", ".join(f"{name} {count}" for name, count in manifest["splits"].items() if count)
+    reasons = ", ".join(f"{kind} {n}" for kind, n in manifest["rejected_by_reason"].items())
     run = manifest["run"]
-    rate = manifest["accepted"] / run["seconds"] if run["seconds"] else 0.0
-    splits = ", ".join(f"{k} {v}" for k, v in manifest["splits"].items() if v)
-    reasons = ", ".join(f"{k}: {v}" for k, v in manifest["rejected_by_reason"].items())
-    return (
+    lines = [
         f"{manifest['input_rows']} rows: {manifest['accepted']} accepted ({splits}), "
-        f"{manifest['rejected']} rejected{f' ({reasons})' if reasons else ''}; "
-        f"{rate:.0f} images/s overall; shards in {output}"
-    )
+        f"{manifest['rejected']} rejected" + (f" ({reasons})" if reasons else ""),
+        f"cleaned {run['images_cleaned']} images at {run['images_per_second']:.0f} images/s "
+        f"on {run['ray_cpus']} Ray CPUs ({run['shards_written']} shards written, "
+        f"{run['shards_resumed']} already done)",
+        f"shards: {output}",
+    ]
+    return "\n".join(lines)

@@ -1,3 +1,9 @@
+"""The preprocessing job: every row a sample or an explained reject, on Ray, resumable.
+
+Ray starts once for the module (``ray_session``); ``preprocess`` uses a Ray that is already
+running, so each call below costs about a second.
+"""
+
 import csv
 import json
 import os
@@ -5,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -13,163 +20,294 @@ import numpy as np
 import pytest
 
 from inchi_lightning.imaging import CleanParams
-from inchi_lightning.preprocess import main, preprocess, read_rows, split_of
+from inchi_lightning.preprocess import (
+    InputError,
+    Layout,
+    Row,
+    check_labels,
+    main,
+    preprocess,
+    split_of,
+)
 from inchi_lightning.shards import ShardSet
+from inchi_lightning.tokenizer import InChITokenizer
 
 PARAMS = CleanParams(image_size=48)
+SETTINGS = dict(clean_params=PARAMS, shard_size=25, val_fraction=0.2, progress=False)
+CLI_SETTINGS = ["--image-size", "48", "--shard-size", "25", "--val-fraction", "0.2"]
 ROOT = Path(__file__).parents[1]
-
-
-def bms_path(root: Path, image_id: str) -> Path:
-    return root / "train" / image_id[0] / image_id[1] / image_id[2] / f"{image_id}.png"
-
-
-def append_rows(root: Path, rows: list[tuple[str, str]]) -> None:
-    with (root / "train_labels.csv").open("a", newline="") as handle:
-        csv.writer(handle).writerows(rows)
+GOOD = "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3"
+UNPARSABLE = "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3/zz"
+EXPECTED_REJECTS = {  # image_id -> reason, for the rows that `damaged_raw` spoils
+    "truncated": "unreadable image",
+    "zerobyte": "zero-byte file",
+    "missing": "missing file",
+    "white": "empty image",
+    "badlabel": "unparsable InChI (RDKit)",
+    "nolabel": "empty label",
+    "noprefix": "not a standard InChI: no InChI=1S/ prefix",
+    "twice": "duplicate image_id: first at row 203",
+}
 
 
 @pytest.fixture(scope="module")
-def damaged_raw(tiny_raw, tmp_path_factory) -> Path:
-    """``tiny_raw`` plus one input of every kind that must be rejected."""
-    root = tmp_path_factory.mktemp("damaged") / "raw"
-    shutil.copytree(tiny_raw, root)
-    rows = list(csv.DictReader((root / "train_labels.csv").open()))
-    good_inchi = rows[0]["InChI"]
-    truncated = bms_path(root, rows[1]["image_id"])
-    truncated.write_bytes(truncated.read_bytes()[:100])
-    bms_path(root, rows[2]["image_id"]).write_bytes(b"")
-    for image_id in ["aaa000000001", "aaa000000002", "aaa000000003", "aaa000000004"]:
-        bms_path(root, image_id).parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(
-            str(bms_path(root, image_id)), cv2.imread(str(bms_path(root, rows[0]["image_id"])))
-        )
-    white = bms_path(root, "bbb000000001")
-    white.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(white), np.full((100, 200), 255, np.uint8))
-    append_rows(root, [
-        ("aaa000000001", "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3/zz"),  # RDKit cannot parse it
-        ("aaa000000002", ""),
-        ("aaa000000003", "C2H6O"),
-        ("aaa000000004", good_inchi),
-        ("aaa000000004", good_inchi),  # duplicate id
-        ("ccc000000001", good_inchi),  # no image file
-        ("bbb000000001", good_inchi),  # an all-white page
-    ])  # fmt: skip
+def ray_session():
+    """One local Ray for the module, its session files under a short temporary path."""
+    import ray
+
+    temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must be short
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _temp_dir=temp_dir)
+    yield
+    ray.shutdown()
+    shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def bms_path(root: Path, image_id: str) -> Path:
+    return Layout(root / "train_labels.csv", root / "train", nested=True).image_path(image_id)
+
+
+def add_image(root: Path, image_id: str, image: np.ndarray | bytes) -> None:
+    path = bms_path(root, image_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(image, bytes):
+        path.write_bytes(image)
+    else:
+        cv2.imwrite(str(path), image)
+
+
+@pytest.fixture(scope="module")
+def damaged_raw(tmp_path_factory) -> Path:
+    """200 synthetic drawings in the BMS layout plus one row of every kind to reject."""
+    from inchi_lightning.synth import synthesise
+
+    root = tmp_path_factory.mktemp("raw")
+    synthesise(root, n=200, seed=11, num_workers=2, progress=False)
+    with (root / "train_labels.csv").open() as handle:
+        first = next(csv.DictReader(handle))
+    good_png = bms_path(root, first["image_id"]).read_bytes()
+    add_image(root, "truncated", good_png[: len(good_png) // 3])
+    add_image(root, "zerobyte", b"")
+    add_image(root, "white", np.full((120, 200), 255, np.uint8))
+    for image_id in ("badlabel", "nolabel", "noprefix", "twice"):
+        add_image(root, image_id, good_png)
+    rows = [
+        ("truncated", GOOD),
+        ("zerobyte", GOOD),
+        ("missing", GOOD),  # row 202: no image file at all
+        ("twice", GOOD),  # row 203: kept; its repeat below is not
+        ("white", GOOD),
+        ("badlabel", UNPARSABLE),
+        ("nolabel", ""),
+        ("noprefix", "C2H6O"),
+        ("twice", GOOD),
+    ]
+    with (root / "train_labels.csv").open("a", newline="") as handle:
+        csv.writer(handle).writerows(rows)
     return root
 
 
 @pytest.fixture(scope="module")
-def processed(damaged_raw, tmp_path_factory) -> tuple[Path, dict]:
+def processed(ray_session, damaged_raw, tmp_path_factory) -> tuple[Path, dict]:
+    """``damaged_raw`` preprocessed in one uninterrupted run."""
     out = tmp_path_factory.mktemp("processed") / "shards"
-    manifest = preprocess(
-        damaged_raw, out, PARAMS, shard_size=25, val_fraction=0.2, num_cpus=2, progress=False
-    )
-    return out, manifest
+    return out, preprocess(damaged_raw, out, **SETTINGS)
 
 
-def test_every_row_is_a_sample_or_an_explained_reject(damaged_raw, processed):
+def read_reject_rows(out: Path) -> list[dict[str, str]]:
+    with (out / "rejects.csv").open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_every_row_is_a_sample_or_an_explained_reject(processed):
     out, manifest = processed
-    rows = len(read_rows(damaged_raw))
-    assert manifest["input_rows"] == rows
-    assert manifest["accepted"] + manifest["rejected"] == rows
-    with (out / "rejects.csv").open() as handle:
-        rejects = {r["image_id"] + "/" + r["row"]: r["reason"] for r in csv.DictReader(handle)}
-    reasons = " | ".join(rejects.values())
-    assert len(rejects) == manifest["rejected"] == 8
-    expected = [
-        "unreadable image",
-        "zero-byte file",
-        "missing file",
-        "empty image",
-        "does not parse",
-        "empty label",
-        "not a standard InChI",
-        "duplicate image_id",
-    ]
-    for reason in expected:
-        assert reason in reasons
-    on_disk = sum(len(ShardSet(out / split)) for split in ("train", "val", "test"))
-    assert on_disk == manifest["accepted"] == sum(manifest["splits"].values())
+    assert manifest["input_rows"] == 209
+    assert manifest["accepted"] + manifest["rejected"] == 209
+    rejects = read_reject_rows(out)
+    reasons = {r["image_id"]: r["reason"] for r in rejects}
+    # Validation labels with a token that no training label has cannot be learnt: rejected.
+    unknown = {i for i, reason in reasons.items() if reason.startswith("tokens not in the vocab")}
+    assert all(split_of(image_id, 0.2, 0.0) == "val" for image_id in unknown)
+    assert {i: reason for i, reason in reasons.items() if i not in unknown} == EXPECTED_REJECTS
+    assert [r["row"] for r in rejects if r["image_id"] == "twice"] == ["208"]
+    assert manifest["rejected_by_reason"]["duplicate image_id"] == 1
+    samples = [ShardSet(out / split) for split in ("train", "val", "test")]
+    assert sum(len(s) for s in samples) == manifest["accepted"] == 201 - len(unknown)
+    assert "twice" in samples[0].image_ids + samples[1].image_ids
 
 
 def test_manifest_vocabulary_and_splits(processed):
     out, manifest = processed
-    saved = json.loads((out / "manifest.json").read_text())
-    assert saved["clean"] == {**saved["clean"], "image_size": 48}
-    assert saved["vocab_fingerprint"] == manifest["vocab_fingerprint"]
-    assert json.loads((out / "vocab.json").read_text())["tokens"][:4] == [
-        "<pad>", "<sos>", "<eos>", "<unk>",
-    ]  # fmt: skip
-    val = ShardSet(out / "val")
-    assert len(val) > 0
+    assert json.loads((out / "manifest.json").read_text()) == manifest
+    assert manifest["clean"] == {**manifest["clean"], "image_size": 48}
+    assert CleanParams(**manifest["clean"]) == PARAMS
+    train, val = ShardSet(out / "train"), ShardSet(out / "val")
+    assert manifest["splits"] == {"train": len(train), "val": len(val), "test": 0}
     assert all(split_of(i, 0.2, 0.0) == "val" for i in val.image_ids)
+    assert all(split_of(i, 0.2, 0.0) == "train" for i in train.image_ids)
+    vocabulary = InChITokenizer.load(out / "vocab.json")
+    assert vocabulary.fingerprint == manifest["vocab_fingerprint"]
+    for inchi in train.inchis + val.inchis:
+        assert vocabulary.decode(vocabulary.encode(inchi)) == inchi
     image, _, _ = val[0]
     assert image.shape == (48, 48) and image.dtype == np.uint8
+    assert manifest["shards"][0] == "train/shard-00000"
 
 
-def test_ray_tasks_did_the_work(processed):
+def test_ray_workers_did_the_work(processed):
     _, manifest = processed
-    pids = manifest["run"]["worker_pids"]
-    assert pids and os.getpid() not in pids
+    workers = manifest["run"]["ray_workers"]
+    assert workers and all(int(w.rsplit(":", 1)[1]) != os.getpid() for w in workers)
+    assert manifest["run"]["ray_cpus"] == 2
 
 
-def shard_bytes(out: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(out)): p.read_bytes()
-        for p in sorted(out.rglob("*"))
-        if p.is_file() and p.name != "manifest.json"
-    }
+def shard_files(out: Path) -> dict[str, bytes]:
+    """Every file's bytes, the manifest without its ``run`` record (times, workers)."""
+    files = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    manifest = json.loads(files.pop("manifest.json"))
+    manifest.pop("run")
+    return {**files, "manifest.json": json.dumps(manifest).encode()}
 
 
-def test_resume_after_interruption_equals_an_uninterrupted_run(processed, damaged_raw, tmp_path):
+def test_resume_after_an_interruption_equals_an_uninterrupted_run(processed, tmp_path):
     out, _ = processed
     resumed = tmp_path / "shards"
     shutil.copytree(out, resumed)
-    shutil.rmtree(resumed / "train" / "shard-00001")  # the run died before this shard...
-    (resumed / "train" / "shard-00002.tmp-999-dead").mkdir()  # ...while writing this one
-    for name in ("manifest.json", "vocab.json", "rejects.csv"):
-        (resumed / name).unlink()
-    shutil.rmtree(resumed / "train" / "shard-00002.tmp-999-dead")  # leftovers are ignored
-    manifest = preprocess(
-        damaged_raw, resumed, PARAMS, shard_size=25, val_fraction=0.2, num_cpus=2, progress=False
+    for name in ("manifest.json", "rejects.csv", "vocab.json"):
+        (resumed / name).unlink()  # the run died before its end...
+    shutil.rmtree(resumed / "train" / "shard-00002")  # ...before finishing this shard...
+    stray = resumed / "train" / "shard-00003.tmp-999-dead"  # ...while writing this one
+    stray.mkdir()
+    (stray / "images.npy").write_bytes(b"half")
+    manifest = preprocess(processed[1]["input"], resumed, **SETTINGS)
+    assert manifest["run"]["shards_written"] == 1
+    assert shard_files(resumed) == shard_files(out)
+
+
+def test_resuming_with_other_settings_is_refused(processed, tmp_path):
+    out, manifest = processed
+    shutil.copytree(out, tmp_path / "shards")
+    with pytest.raises(InputError, match="other rows or settings"):
+        preprocess(manifest["input"], tmp_path / "shards", **{**SETTINGS, "shard_size": 30})
+
+
+@pytest.fixture(scope="module")
+def flat_raw(damaged_raw, processed, tmp_path_factory) -> Path:
+    """A flat folder (labels.csv + images/): three training drawings with their labels, and
+    one labelled xenon, a token that the training vocabulary lacks."""
+    root = tmp_path_factory.mktemp("flat")
+    (root / "images").mkdir()
+    train = ShardSet(processed[0] / "train")
+    rows = list(zip(train.image_ids[:4], train.inchis[:3] + ["InChI=1S/Xe"], strict=True))
+    for image_id, _ in rows:
+        shutil.copy(bms_path(damaged_raw, image_id), root / "images" / f"{image_id}.png")
+    with (root / "labels.csv").open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image_id", "InChI", "source"])  # other columns are ignored
+        writer.writerows((image_id, inchi, "synth") for image_id, inchi in rows)
+    return root
+
+
+def test_a_flat_folder_with_the_training_vocabulary(processed, flat_raw, tmp_path):
+    vocab = processed[0] / "vocab.json"
+    settings = {**SETTINGS, "val_fraction": 0.0}
+    manifest = preprocess(flat_raw, tmp_path / "test", vocab_path=vocab, **settings)
+    assert manifest["layout"] == "flat"
+    assert (manifest["accepted"], manifest["splits"]["train"]) == (3, 3)
+    (reject,) = read_reject_rows(tmp_path / "test")
+    assert reject == {
+        "row": "3",
+        "image_id": reject["image_id"],
+        "reason": "tokens not in the vocabulary: Xe",
+    }
+    assert (tmp_path / "test" / "vocab.json").read_bytes() == vocab.read_bytes()
+    assert manifest["vocab_fingerprint"] == processed[1]["vocab_fingerprint"]
+
+
+def test_command_line_prints_a_summary(ray_session, flat_raw, tmp_path, capsys):
+    out = tmp_path / "shards"
+    assert main(["--input", str(flat_raw), "--output", str(out), *CLI_SETTINGS]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("4 rows: 4 accepted (")
+    assert "images/s on 2 Ray CPUs" in lines[1]
+    assert lines[2] == f"shards: {out}"
+
+
+def test_user_errors_are_one_line(tmp_path, capsys):
+    args = ["--input", str(tmp_path), "--output", str(tmp_path / "out")]
+    assert main(args) == 2
+    assert capsys.readouterr().err == (
+        f"error: {tmp_path} has neither train_labels.csv (BMS layout) nor labels.csv "
+        "(flat folder)\n"
     )
-    assert shard_bytes(resumed) == shard_bytes(out)
-    assert len(manifest["run"]["worker_pids"]) >= 1  # only the missing shard was rebuilt
-
-
-def test_kill_9_then_rerun_equals_an_uninterrupted_run(processed, damaged_raw, tmp_path):
-    out, _ = processed
-    killed = tmp_path / "shards"
-    command = [sys.executable, "-m", "inchi_lightning", "preprocess", "--input", str(damaged_raw),
-               "--output", str(killed), "--image-size", "48", "--shard-size", "25",
-               "--val-fraction", "0.2", "--num-cpus", "2"]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=ROOT, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while not list(killed.glob("*/shard-?????")) and time.monotonic() < deadline:
-        if process.poll() is not None:
-            break
-        time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-    assert main(command[4:]) == 0
-    assert shard_bytes(killed) == shard_bytes(out)
-
-
-def test_flat_folder_layout_is_read(tmp_path):
-    (tmp_path / "images").mkdir()
-    (tmp_path / "labels.csv").write_text("image_id,InChI\nm1,InChI=1S/CH4/h1H4\n")
-    (row,) = read_rows(tmp_path)
-    assert row.path == str(tmp_path / "images" / "m1.png") and row.inchi == "InChI=1S/CH4/h1H4"
-
-
-def test_bad_layouts_are_one_line_errors(tmp_path, capsys):
-    assert main(["--input", str(tmp_path), "--output", str(tmp_path / "out")]) == 2
-    assert "neither train_labels.csv" in capsys.readouterr().err
     (tmp_path / "labels.csv").write_text("id,label\n1,x\n")
-    assert main(["--input", str(tmp_path), "--output", str(tmp_path / "out")]) == 2
-    err = capsys.readouterr().err
-    assert "no InChI or image_id column" in err and err.count("\n") == 1
+    assert main(args) == 2
+    assert (
+        capsys.readouterr().err
+        == f"error: {tmp_path / 'labels.csv'} has no InChI or image_id column\n"
+    )
+    assert main([*args[:2], "--image-size", "4", *args[2:]]) == 2
+    assert capsys.readouterr().err.startswith("error: image_size (4) must exceed")
+    assert main([*args, "--val-fraction", "0.7", "--test-fraction", "0.7"]) == 2
+    assert "add up to at most 1" in capsys.readouterr().err
+
+
+def test_label_checks():
+    rows = [
+        Row(0, "a", GOOD),
+        Row(1, "a", GOOD),
+        Row(2, "", GOOD),
+        Row(3, "b", ""),
+        Row(4, "c", GOOD + " "),
+        Row(5, "d", "InChI=1/CH4/h1H4"),
+    ]
+    accepted, rejects = check_labels(rows)
+    assert accepted == rows[:1]
+    assert [reason for _, _, reason in rejects] == [
+        "duplicate image_id: first at row 0",
+        "empty image_id",
+        "empty label",
+        "label has surrounding whitespace",
+        "not a standard InChI: no InChI=1S/ prefix",
+    ]
+
+
+def test_split_is_stable_and_follows_the_fractions():
+    ids = [f"{i:012x}" for i in range(4000)]
+    splits = [split_of(i, val_fraction=0.1, test_fraction=0.2) for i in ids]
+    assert splits == [split_of(i, 0.1, 0.2) for i in ids]
+    assert abs(splits.count("test") / 4000 - 0.2) < 0.03
+    assert abs(splits.count("val") / 4000 - 0.1) < 0.03
+    # Pinned: sha256 of the id, never Python's hash(), which changes with every process.
+    assert (split_of("0000000000ab", 0.1, 0.2), split_of("0000000000ad", 0.1, 0.2)) == (
+        "test",
+        "train",
+    )
+
+
+@pytest.mark.slow
+def test_kill_9_then_rerun_equals_an_uninterrupted_run(processed, tmp_path):
+    """A real kill -9 of the whole job (driver and Ray) in the middle of writing shards."""
+    out, manifest = processed
+    killed = tmp_path / "shards"
+    args = ["--input", manifest["input"], "--output", str(killed), *CLI_SETTINGS]
+    command = [sys.executable, "-m", "inchi_lightning", "preprocess", *args, "--num-cpus", "1"]
+    ray_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    process = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env={**os.environ, "RAY_TMPDIR": ray_dir},
+        start_new_session=True,  # its own process group: kill Ray's processes too
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(killed.glob("*/shard-?????")) and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+        shutil.rmtree(ray_dir, ignore_errors=True)
+    assert not (killed / "manifest.json").exists()  # it really died before the end
+    preprocess(manifest["input"], killed, **SETTINGS)
+    assert shard_files(killed) == shard_files(out)
