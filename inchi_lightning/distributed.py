@@ -203,7 +203,8 @@ def storage(settings: RaySettings) -> str:
 def ray_connection(settings: RaySettings) -> Iterator[None]:
     """Join the configured cluster, or start a private one, for the length of one run.
 
-    A connection made before (a notebook, a test) is used as it is and left open.
+    A connection made before (a notebook, a test) is used as it is, whatever ``ray.address``
+    says, and left open.
     """
     import ray
 

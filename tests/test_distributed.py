@@ -263,3 +263,14 @@ def test_the_ray_section_is_configurable_without_importing_ray():
     )
     assert completed.returncode == 0, completed.stderr
     assert "ray:\n  num_workers: 3\n  cpus_per_worker: 1" in completed.stdout
+
+
+def test_more_workers_than_cores_is_a_one_line_error(tiny_shards, tmp_path, capsys):
+    from inchi_lightning.cli import main
+
+    too_many = str(len(os.sched_getaffinity(0)) + 1)
+    args = ["fit", *tiny_args(tiny_shards, tmp_path), "--ray.num_workers", too_many]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: ray.num_workers {too_many} x ray.cpus_per_worker 1 needs")
+    assert "\n" not in err
