@@ -102,9 +102,14 @@ def bench_ray(
     return statistics.median(rates), statistics.median(seconds), startup
 
 
-def table(rows: list[tuple[str, float, float, str]]) -> str:
-    lines = [f"{'':34} {'images/s':>9} {'seconds':>8} {'vs 1 CPU':>9}"]
-    lines += [f"{name:34} {rate:9.0f} {sec:8.2f} {ratio:>9}" for name, rate, sec, ratio in rows]
+def table(rows: list[tuple[str, float, float, str, float]]) -> str:
+    """The rows as text; ``load`` is the 1-minute load average when the row was measured
+    (other processes on the machine compete for its cores)."""
+    lines = [f"{'':30} {'images/s':>9} {'seconds':>8} {'vs 1 CPU':>9} {'load':>5}"]
+    lines += [
+        f"{name:30} {rate:9.0f} {sec:8.2f} {ratio:>9} {load:5.1f}"
+        for name, rate, sec, ratio, load in rows
+    ]
     return "\n".join(lines)
 
 
@@ -112,7 +117,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=800, help="synthetic drawings (default 800)")
     parser.add_argument("--image-size", type=int, default=256)
-    parser.add_argument("--shard-size", type=int, default=50, help="images per Ray task")
+    parser.add_argument("--shard-size", type=int, default=100, help="images per Ray task")
     parser.add_argument("--repeats", type=int, default=3, help="runs per figure (median)")
     parser.add_argument("--raw", type=Path, default=ROOT / "data" / "bench-preprocess-raw")
     args = parser.parse_args()
@@ -122,15 +127,15 @@ def main() -> None:
     synthesise(args.raw, n=args.n, seed=0, num_workers=2, progress=False)
     paths = sorted(args.raw.glob("train/*/*/*/*.png"))
     single = bench_clean(paths, args.image_size, args.repeats)
+    rows = [(name, rate, sec, "", os.getloadavg()[0]) for name, (rate, sec) in single.items()]
     one = bench_ray(args.raw, 1, args.image_size, args.shard_size, args.repeats)
+    rows.append(("preprocess, 1 Ray CPU", one[0], one[1], "1.00", os.getloadavg()[0]))
     two = bench_ray(args.raw, 2, args.image_size, args.shard_size, args.repeats)
-    rows = [(name, rate, sec, "") for name, (rate, sec) in single.items()]
-    rows.append(("preprocess, 1 Ray CPU", one[0], one[1], "1.00"))
-    rows.append(("preprocess, 2 Ray CPUs", two[0], two[1], f"{two[0] / one[0]:.2f}"))
+    ratio = f"{two[0] / one[0]:.2f}"
+    rows.append(("preprocess, 2 Ray CPUs", two[0], two[1], ratio, os.getloadavg()[0]))
     print(
         f"{len(paths)} synthetic drawings -> {args.image_size} px, {args.shard_size} per shard, "
-        f"median of {args.repeats}; {os.cpu_count()} CPUs, load average "
-        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}"
+        f"median of {args.repeats}, {os.cpu_count()} CPUs"
     )
     print(table(rows))
     print(f"Ray start-up (not timed above): {one[2]:.1f} s with 1 CPU, {two[2]:.1f} s with 2")
