@@ -30,7 +30,7 @@ Set INCHI_LIGHTNING_DEBUG=1 to see full tracebacks instead of one-line errors.
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 
 
-def run_lightning(argv: list[str]) -> int:
+def run_lightning(argv: list[str] | None) -> int:
     """Run a LightningCLI subcommand; user errors become one line on stderr and exit code 2."""
     from inchi_lightning.lightning_cli import InChICLI
 
@@ -45,6 +45,7 @@ def run_lightning(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from_command_line = argv is None
     argv = sys.argv[1:] if argv is None else list(argv)
     command = argv[0] if argv else None
     if command == "synth":
@@ -60,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return evaluate.main(argv[1:])
     if command in LIGHTNING_COMMANDS:
-        return run_lightning(argv)
+        # From the shell, LightningCLI reads sys.argv itself (it warns when given both).
+        return run_lightning(None if from_command_line else argv)
     print(USAGE, end="", file=sys.stdout if command in (None, "-h", "--help") else sys.stderr)
     return 0 if command in (None, "-h", "--help") else 2
