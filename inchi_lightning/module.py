@@ -174,6 +174,7 @@ class InChICaptioner(L.LightningModule):
             zip(batch["image_ids"][:n], batch["inchis"][:n], predictions[:n], strict=True)
         )
         self._logged_images = batch["images"][:n].detach().cpu()
+        self._logged_tokens = batch["tokens"][:n].detach().cpu()
 
     def _log_samples(self) -> None:
         """A table of predictions against truth and the images, for TensorBoard."""
@@ -186,6 +187,24 @@ class InChICaptioner(L.LightningModule):
         experiment = self.logger.experiment
         experiment.add_text("val/samples", "\n".join(rows), self.global_step)
         experiment.add_images("val/images", self._logged_images, self.global_step)
+        if hasattr(self.net.decoder, "forward_with_attention"):
+            overlay = self._attention_overlay(self._logged_images, self._logged_tokens)
+            experiment.add_images("val/attention", overlay, self.global_step)
+
+    @torch.no_grad()
+    def _attention_overlay(self, images: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+        """(n, 3, S, S) images tinted red where the decoder looked, averaged over its steps."""
+        images, tokens = images.to(self.device), tokens.to(self.device)
+        features = self.net.encode(ink(images))  # (n, C, h, w)
+        _, attention = self.net.decoder.forward_with_attention(features, tokens)  # (n, T-1, P)
+        steps = (tokens[:, 1:] != PAD_ID).unsqueeze(-1)  # (n, T-1, 1)
+        heat = (attention * steps).sum(1) / steps.sum(1).clamp(min=1)  # (n, P)
+        heat = heat.view(-1, 1, *features.shape[2:])  # (n, 1, h, w)
+        heat = F.interpolate(heat, size=images.shape[2:], mode="bilinear", align_corners=False)
+        heat = heat / heat.amax(dim=(2, 3), keepdim=True).clamp(min=1e-8)
+        paper = images.float() / 255.0  # (n, 1, S, S)
+        dimmed = paper * (1 - 0.6 * heat)
+        return torch.cat([dimmed + 0.6 * heat, dimmed, dimmed], dim=1).cpu()
 
     # ---- prediction -------------------------------------------------------------------------
 

@@ -110,3 +110,21 @@ def test_learning_rate_schedule_warms_up_then_decays():
     assert cosine(60) == pytest.approx(0.5)
     assert cosine(110) == pytest.approx(0.0)
     assert warmup_then("constant", 10, 110)(100) == 1.0
+
+
+def test_validation_writes_samples_images_and_attention_to_tensorboard(tiny_shards, tmp_path):
+    from lightning.pytorch.loggers import TensorBoardLogger
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    model = tiny_captioner(tiny_shards, attention=True, num_logged_samples=2)
+    datamodule = InChIDataModule(str(tiny_shards), batch_size=4, num_workers=0)
+    logger = TensorBoardLogger(tmp_path, name="run")
+    trainer = quiet_trainer(
+        logger=logger, max_steps=1, limit_train_batches=1, limit_val_batches=1,
+        num_sanity_val_steps=0,
+    )  # fmt: skip
+    trainer.fit(model, datamodule=datamodule)
+    events = EventAccumulator(logger.log_dir, size_guidance={"images": 0, "tensors": 0}).Reload()
+    assert {"val/images", "val/attention"} <= set(events.Tags()["images"])
+    assert any(tag.startswith("val/samples") for tag in events.Tags()["tensors"])
+    assert "val/levenshtein" in events.Tags()["scalars"]
