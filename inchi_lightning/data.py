@@ -215,6 +215,8 @@ class InChIDataModule(L.LightningDataModule):
         self.datasets: dict[str, Dataset] = {}
 
     def prepare_data(self) -> None:
+        if self.trainer is not None and self.trainer.predicting:
+            return  # predict reads data.predict_dir; the checkpoint carries the rest
         prepare_shards(self.shards, self.quickstart)
 
     def setup(self, stage: str) -> None:

@@ -4,7 +4,7 @@ import lightning as L
 import pytest
 import torch
 
-from inchi_lightning.data import InChIDataModule, prepare_shards
+from inchi_lightning.data import InChIDataModule, collate_captions, prepare_shards
 from inchi_lightning.imaging import CleanParams
 from inchi_lightning.model import DecoderConfig, EncoderConfig
 from inchi_lightning.module import InChICaptioner, ink, warmup_then
@@ -43,7 +43,8 @@ def test_overfits_eight_molecules_to_near_zero_levenshtein(tiny_shards):
     trainer = quiet_trainer(max_steps=250, overfit_batches=1, limit_val_batches=0)
     trainer.fit(model, datamodule=datamodule)
 
-    batch = next(iter(datamodule.train_dataloader()))
+    # The batch Lightning overfitted: the first eight samples (it turns shuffling off).
+    batch = collate_captions([datamodule.datasets["train"][i] for i in range(8)])
     model.eval()
     with torch.no_grad():
         predictions, _ = model.decode(batch["images"])
