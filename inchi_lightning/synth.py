@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from inchi_lightning import chem
+from inchi_lightning import chem, drawing
 
 logger = logging.getLogger(__name__)
 
@@ -166,8 +166,8 @@ def render_image(smiles: str, seed: int, index: int) -> np.ndarray:
     if mol is None:
         raise ValueError(f"RDKit cannot parse {smiles}")
     rng = np.random.default_rng([seed, _IMAGE_STREAM, index])
-    style = chem.fit_canvas(mol, chem.random_style(rng))
-    return apply_damage(chem.draw(mol, style), random_damage(rng), rng)
+    style = drawing.fit_canvas(mol, drawing.random_style(rng))
+    return apply_damage(drawing.draw(mol, style), random_damage(rng), rng)
 
 
 # ---------------------------------------------------------------------------------------------

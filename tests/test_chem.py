@@ -1,12 +1,10 @@
-"""chem.py: the RDKit corpus, InChI conversions, drawing and BRICS crossovers."""
+"""chem.py: the RDKit corpus, InChI conversions and BRICS crossovers."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
-from rdkit import Chem, RDConfig
+from rdkit import Chem
 
 from inchi_lightning import chem
 
@@ -68,64 +66,6 @@ def test_default_smiles_is_thousands_of_distinct_valid_molecules() -> None:
     # Each call hands out its own list: a caller cannot corrupt the cache.
     smiles.clear()
     assert len(chem.default_smiles()) > 4000
-
-
-def test_random_style_is_seeded_and_stays_in_bms_ranges() -> None:
-    styles = [chem.random_style(np.random.default_rng(seed)) for seed in range(200)]
-    assert chem.random_style(np.random.default_rng(7)) == styles[7]
-    assert len(set(styles)) == len(styles)
-    for style in styles:
-        assert 18 <= style.bond_length <= 34
-        assert 0.8 <= style.bond_line_width <= 2.0
-        assert 10 <= style.font_size <= 15
-        assert 0 <= style.rotation < 360
-        assert style.font is None or (Path(RDConfig.RDDataDir) / "Fonts" / style.font).is_file()
-    assert any(style.abbreviate for style in styles)
-    assert not all(style.abbreviate for style in styles)
-
-
-def _mol(smiles: str) -> Chem.Mol:
-    mol = chem.mol_from_smiles(smiles)
-    assert mol is not None
-    return mol
-
-
-def test_draw_gives_gray_ink_on_white_at_the_style_size() -> None:
-    style = chem.DrawStyle(width=320, height=240, rotation=30.0)
-    image = chem.draw(_mol("CC(=O)Oc1ccccc1C(=O)O"), style)
-    assert image.dtype == np.uint8
-    assert image.shape == (240, 320)
-    assert (image[0, :] == 255).all() and (image[-1, :] == 255).all()  # white margins
-    assert np.median(image) == 255
-    ink = np.count_nonzero(image < 128)
-    assert 0.005 * image.size < ink < 0.2 * image.size
-    assert np.array_equal(image, chem.draw(_mol("CC(=O)Oc1ccccc1C(=O)O"), style))
-
-
-def test_abbreviations_and_methyl_labels_change_the_drawing() -> None:
-    mol = _mol("OC(=O)c1ccc(cc1)C(F)(F)F")  # CO2H and CF3: both in RDKit's abbreviations
-    plain = chem.draw(mol, chem.DrawStyle())
-    abbreviated = chem.draw(mol, chem.DrawStyle(abbreviate=True))
-    assert abbreviated.shape == plain.shape
-    assert not np.array_equal(plain, abbreviated)
-    methyl = _mol("Cc1ccccc1")
-    labelled = chem.draw(methyl, chem.DrawStyle(explicit_methyl=True))
-    assert not np.array_equal(chem.draw(methyl, chem.DrawStyle()), labelled)
-
-
-def test_fit_canvas_follows_molecule_size_and_rotation() -> None:
-    style = chem.DrawStyle(bond_length=25.0)
-    small = chem.fit_canvas(_mol("CCO"), style)
-    large = chem.fit_canvas(_mol("CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"), style)
-    assert small.width * small.height < large.width * large.height
-    for fitted in (small, large):
-        assert chem.MIN_CANVAS <= min(fitted.width, fitted.height)
-        assert max(fitted.width, fitted.height) <= chem.MAX_CANVAS
-        assert fitted.bond_length == style.bond_length
-    chain = _mol("CCCCCCCCCC")
-    level = chem.fit_canvas(chain, style)
-    turned = chem.fit_canvas(chain, chem.DrawStyle(bond_length=25.0, rotation=90.0))
-    assert (level.width, level.height) == (turned.height, turned.width)
 
 
 def test_brics_fragments_have_one_attachment_point_each() -> None:

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from inchi_lightning import chem, synth
+from inchi_lightning import chem, drawing, synth
 
 N = 40
 SEED = 3
@@ -76,7 +76,7 @@ def test_layout_is_the_kaggle_bms_layout(reference: Path) -> None:
         image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         assert image.dtype == np.uint8 and image.ndim == 2
         assert set(np.unique(image)) == {0, 255}
-        assert chem.MIN_CANVAS <= min(image.shape) and max(image.shape) <= chem.MAX_CANVAS
+        assert drawing.MIN_CANVAS <= min(image.shape) and max(image.shape) <= drawing.MAX_CANVAS
 
 
 def test_labels_are_distinct_valid_inchis_of_the_given_molecules(reference: Path) -> None:
@@ -276,7 +276,7 @@ def test_random_damage_turns_about_the_configured_fraction() -> None:
 
 
 def test_apply_damage_gives_a_binary_turned_scan() -> None:
-    gray = chem.draw(chem.mol_from_smiles("CC(=O)Oc1ccccc1C(=O)O"), chem.DrawStyle())
+    gray = drawing.draw(chem.mol_from_smiles("CC(=O)Oc1ccccc1C(=O)O"), drawing.DrawStyle())
     damage = synth.Damage(
         blur_sigma=0.5, threshold=200, ink_dropout=0.01, stroke_breaks=2, break_radius=1,
         speck_density=1e-3, quarter_turns=1,
