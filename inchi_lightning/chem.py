@@ -1,4 +1,4 @@
-"""RDKit chemistry: the default molecule corpus, InChI conversions, BRICS fragments.
+"""RDKit chemistry: the default corpus, InChI conversions, BRICS fragments, post-processing.
 
 Drawing lives in drawing.py. Nothing runs at import time: the corpus is read on
 the first call to ``default_smiles()``. RDKit's log output is silenced only inside the calls
@@ -257,3 +257,64 @@ def _join(first: Chem.Mol, second: Chem.Mol) -> str | None:
             return None
         smiles = Chem.MolToSmiles(joined)
     return None if "*" in smiles else smiles
+
+
+# ---------------------------------------------------------------------------------------------
+# Post-processing predictions: the most probable candidate RDKit reads, rewritten as standard.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class PostProcessed:
+    """One image's prediction after each post-processing step.
+
+    Attributes:
+        raw: the most probable candidate, as the model wrote it.
+        raw_valid: RDKit reads ``raw``.
+        chosen: the most probable candidate RDKit reads; ``raw`` when none does.
+        chosen_index: the position of ``chosen`` among the candidates.
+        final: ``chosen`` rewritten as the standard InChI of its molecule; ``chosen`` when
+            normalising is off or the InChI library cannot write the molecule.
+        valid: RDKit reads ``chosen`` (and so ``final``, its own rewrite).
+    """
+
+    raw: str
+    raw_valid: bool
+    chosen: str
+    chosen_index: int
+    final: str
+    valid: bool
+
+
+def postprocess(
+    candidates: Sequence[str], choose: bool = True, normalise: bool = True
+) -> PostProcessed:
+    """Post-process one image's candidates, most probable first.
+
+    Args:
+        candidates: the beam's InChIs, best first (one for greedy decoding).
+        choose: take the first candidate RDKit reads instead of the first one.
+        normalise: rewrite the chosen InChI as RDKit's standard InChI (InChI → Mol → InChI).
+    """
+    if not candidates:
+        return PostProcessed("", False, "", 0, "", False)
+    raw_mol = mol_from_inchi(candidates[0])
+    index, mol = 0, raw_mol
+    if mol is None and choose:
+        for position, candidate in enumerate(candidates[1:], start=1):
+            mol = mol_from_inchi(candidate)
+            if mol is not None:
+                index = position
+                break
+    chosen = candidates[index]
+    final = chosen
+    if normalise and mol is not None:
+        final = inchi_from_mol(mol) or chosen
+    return PostProcessed(
+        raw=candidates[0],
+        raw_valid=raw_mol is not None,
+        chosen=chosen,
+        chosen_index=index,
+        final=final,
+        valid=mol is not None,
+    )

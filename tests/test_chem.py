@@ -94,3 +94,33 @@ def test_fragment_library_makes_new_valid_molecules_deterministically() -> None:
     parent_inchis = {chem.inchi_from_smiles(smiles) for smiles in parents}
     assert {chem.inchi_from_smiles(smiles) for smiles in joined} - parent_inchis
     assert chem.FragmentLibrary([]).random_molecule(np.random.default_rng(0)) is None
+
+
+# ---- post-processing predictions ------------------------------------------------------------
+
+METHANOL = "InChI=1S/CH4O/c1-2/h2H,1H3"
+METHANOL_UNORDERED = "InChI=1S/CH4O/c2-1/h2H,1H3"  # valid; RDKit writes it as METHANOL
+
+
+def test_postprocess_takes_the_first_valid_candidate_and_normalises_it() -> None:
+    assert chem.is_valid_inchi(METHANOL_UNORDERED) and METHANOL_UNORDERED != METHANOL
+    result = chem.postprocess(["InChI=1S/C9/bad", METHANOL_UNORDERED, "InChI=1S/H2O/h1H2"])
+    assert result.raw == "InChI=1S/C9/bad" and not result.raw_valid
+    assert result.chosen == METHANOL_UNORDERED and result.chosen_index == 1
+    assert result.final == METHANOL and result.valid
+
+
+def test_postprocess_steps_switch_off_one_by_one() -> None:
+    candidates = ["InChI=1S/C9/bad", METHANOL_UNORDERED]
+    not_normalised = chem.postprocess(candidates, normalise=False)
+    assert not_normalised.final == METHANOL_UNORDERED
+    not_chosen = chem.postprocess(candidates, choose=False)
+    assert not_chosen.final == "InChI=1S/C9/bad" and not not_chosen.valid
+    assert chem.postprocess([METHANOL_UNORDERED], choose=False).final == METHANOL
+
+
+def test_postprocess_keeps_the_raw_prediction_when_no_candidate_is_valid() -> None:
+    result = chem.postprocess(["InChI=1S/C9/bad", "InChI=1S/", "not an inchi"])
+    assert (result.raw, result.chosen, result.final) == ("InChI=1S/C9/bad",) * 3
+    assert result.chosen_index == 0 and not result.valid
+    assert chem.postprocess([]).final == ""
