@@ -8,6 +8,7 @@ function here is pure: arrays in, arrays out, ink dark (0) on white paper (255).
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,14 +66,23 @@ class ImageError(ValueError):
         self.reason = reason
 
 
+# Decoding every channel at full depth costs up to 8 bytes a pixel (16-bit RGBA): fine for a
+# scan, not for a 10000 x 10000 page. Larger images are decoded straight to 8-bit gray (1 byte a
+# pixel, no alpha), and beyond MAX_PIXELS not at all: a tiny file can claim a huge image.
+FULL_DECODE_PIXELS = 4096 * 4096
+MAX_PIXELS = 2**27  # 134 M pixels: a 10000 x 10000 page passes
+
+
 def read_gray(path: str | os.PathLike) -> np.ndarray:
     """The image at ``path`` as (H, W) uint8 gray: 8/16-bit, gray/RGB/RGBA, PNG/JPEG/...
 
-    Transparent pixels are composited on white paper.
+    Transparent pixels are composited on white paper. Images over ``FULL_DECODE_PIXELS`` are
+    decoded directly to 8-bit gray, so memory stays near one byte a pixel.
 
     Raises:
         ImageError: missing file, zero-byte file, not a readable image (truncated, text, ...),
-            or an empty image (one uniform colour: nothing is drawn).
+            an empty image (one uniform colour: nothing is drawn), or an image too large: over
+            ``MAX_PIXELS``, or transparent and over ``FULL_DECODE_PIXELS``.
     """
     path = Path(path)
     if not path.is_file():
@@ -80,7 +90,7 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
     if path.stat().st_size == 0:
         raise ImageError("zero-byte file", path)
     try:
-        image = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+        image = cv2.imdecode(np.fromfile(path, dtype=np.uint8), decode_flag(path))
     except cv2.error:
         image = None
     if image is None or image.size == 0:
@@ -91,21 +101,65 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
     return gray
 
 
+def decode_flag(path: Path) -> int:
+    """How to decode ``path``, chosen from its header (every channel, or straight to gray).
+
+    Raises ImageError when the image is too large to decode at all.
+    """
+    header = image_header(path)
+    if header is None:  # a format Pillow does not know: OpenCV may, or it is not an image
+        return cv2.IMREAD_UNCHANGED
+    (width, height), transparent = header
+    pixels = width * height
+    if pixels <= FULL_DECODE_PIXELS:
+        return cv2.IMREAD_UNCHANGED
+    # Gray decoding drops alpha: a transparent page would come out black, so refuse it.
+    if pixels > MAX_PIXELS or transparent:
+        kind = "transparent image" if transparent and pixels <= MAX_PIXELS else "image"
+        raise ImageError(f"{kind} too large: {width} x {height} px", path)
+    return cv2.IMREAD_GRAYSCALE
+
+
+def image_header(path: Path) -> tuple[tuple[int, int], bool] | None:
+    """``((width, height), has transparency)`` from the file's header alone, or None when
+    Pillow does not recognise the file."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():  # the size is checked here, against MAX_PIXELS
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                transparent = "A" in image.mode or "transparency" in image.info
+                return image.size, transparent
+    except Image.DecompressionBombError:
+        raise ImageError("image too large", path) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        return None
+
+
 def to_gray_uint8(image: np.ndarray) -> np.ndarray:
-    """Any decoded image as (H, W) uint8 gray; transparent pixels become white paper."""
-    if image.dtype != np.uint8:
+    """Any decoded image as (H, W) uint8 gray; transparent pixels become white paper.
+
+    OpenCV's saturating uint8 arithmetic throughout: no float copy of the whole image.
+    """
+    if image.dtype == np.uint16:
+        image = cv2.convertScaleAbs(image, alpha=WHITE / 65535)
+    elif image.dtype != np.uint8:
         peak = np.iinfo(image.dtype).max if image.dtype.kind in "ui" else 1.0
         image = np.clip(image.astype(np.float32) * (WHITE / peak), 0, WHITE).round()
         image = image.astype(np.uint8)
     if image.ndim == 2:
         return image
-    if image.shape[2] in (2, 4):  # gray + alpha or BGR + alpha
-        alpha = image[:, :, -1:].astype(np.float32) / WHITE
-        colour = image[:, :, :-1].astype(np.float32) * alpha + WHITE * (1.0 - alpha)
-        image = colour.round().astype(np.uint8)
-    if image.shape[2] == 1:
-        return np.ascontiguousarray(image[:, :, 0])
-    return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    channels = image.shape[2]
+    if channels == 3:
+        return cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    gray = cv2.cvtColor(image, cv2.COLOR_BGRA2GRAY) if channels == 4 else image[:, :, 0]
+    if channels not in (2, 4):
+        return np.ascontiguousarray(gray)
+    # Over white paper: 255 - alpha * (255 - gray); gray is linear in the colour channels.
+    alpha = cv2.extractChannel(image, channels - 1)
+    ink = cv2.multiply(cv2.subtract(np.full_like(alpha, WHITE), gray), alpha, scale=1 / WHITE)
+    return cv2.subtract(np.full_like(alpha, WHITE), ink)
 
 
 def clean(gray: np.ndarray, params: CleanParams = CleanParams()) -> np.ndarray:

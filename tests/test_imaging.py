@@ -1,12 +1,22 @@
 """clean() and read_gray(): specks go, bonds and labels stay, every odd file is explained."""
 
 import dataclasses
+import tracemalloc
 
 import cv2
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
-from inchi_lightning.imaging import CleanParams, ImageError, clean, despeckle, read_gray
+from inchi_lightning.imaging import (
+    FULL_DECODE_PIXELS,
+    MAX_PIXELS,
+    CleanParams,
+    ImageError,
+    clean,
+    despeckle,
+    read_gray,
+)
 
 PARAMS = CleanParams(image_size=128)
 
@@ -128,3 +138,56 @@ def test_read_gray_explains_bad_files(tmp_path):
             read_gray(tmp_path / name)
         assert caught.value.reason == reason
         assert str(caught.value) == f"{reason}: {tmp_path / name}"  # one line, with the path
+
+
+def cross_page(path, side: int, mode: str = "1", **save) -> None:
+    """A white ``side`` x ``side`` page with a thick cross, written with Pillow: a 1-bit or
+    palette PNG of a huge page costs megabytes in memory and kilobytes on disk."""
+    page = Image.new(mode, (side, side), 1 if mode == "1" else 255)
+    if mode == "P":
+        page.putpalette([0, 0, 0] * 255 + [255, 255, 255])
+    draw = ImageDraw.Draw(page)
+    middle = side // 2
+    draw.line((100, middle, side - 100, middle), fill=0, width=8)
+    draw.line((middle, 100, middle, side - 100), fill=0, width=8)
+    page.save(path, **save)
+
+
+def test_a_huge_page_is_read_and_cleaned(tmp_path):
+    cross_page(tmp_path / "huge.png", 10000)
+    gray = read_gray(tmp_path / "huge.png")
+    assert gray.shape == (10000, 10000) and gray.dtype == np.uint8
+    out = clean(gray, PARAMS)
+    assert out.shape == (128, 128) and (out < 128).sum() > 100
+
+
+def test_a_page_over_the_full_decode_limit_costs_about_a_byte_a_pixel(tmp_path):
+    side = int(FULL_DECODE_PIXELS**0.5) + 8  # just over the limit
+    colour = np.full((side, side, 3), 65535, np.uint16)  # 16-bit RGB: 6 bytes a pixel decoded
+    colour[side // 2 - 4 : side // 2 + 4, 50:-50] = 0
+    cv2.imwrite(str(tmp_path / "big16.png"), colour)
+    del colour
+    tracemalloc.start()  # numpy's allocations, OpenCV's output arrays included, are traced
+    try:
+        gray = read_gray(tmp_path / "big16.png")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert gray.shape == (side, side) and gray[side // 2, side // 2] == 0
+    assert gray[0, 0] == 255
+    assert peak < 2 * side * side
+
+
+def test_pages_too_large_to_decode_are_refused_from_their_header(tmp_path):
+    side = int(MAX_PIXELS**0.5) + 8
+    cross_page(tmp_path / "bomb.png", side)
+    transparent = int(FULL_DECODE_PIXELS**0.5) + 8  # gray decoding would lose the alpha
+    cross_page(tmp_path / "clear.png", transparent, mode="P", transparency=255)
+    expected = {
+        "bomb.png": f"image too large: {side} x {side} px",
+        "clear.png": f"transparent image too large: {transparent} x {transparent} px",
+    }
+    for name, reason in expected.items():
+        with pytest.raises(ImageError) as caught:
+            read_gray(tmp_path / name)
+        assert caught.value.reason == reason
