@@ -214,8 +214,10 @@ def ray_connection(settings: RaySettings) -> Iterator[None]:
     if settings.address is not None or os.environ.get("RAY_ADDRESS"):
         ray.init(address=settings.address)  # None here means $RAY_ADDRESS
     else:
-        # "local" so that a cluster someone else started on this machine is not joined.
-        ray.init(address="local", num_cpus=local_cpus(settings), include_dashboard=False)
+        # "local" so that a cluster someone else started on this machine is not joined. The
+        # dashboard stays on: Ray Train's placement-group cleaner polls the State API it serves
+        # and logs a warning every few seconds without it.
+        ray.init(address="local", num_cpus=local_cpus(settings))
     try:
         yield
     finally:
