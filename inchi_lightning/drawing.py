@@ -1,5 +1,10 @@
 """Drawing molecules with RDKit: styles, 2D depictions, canvases fitted to the molecule.
 
+Two families of styles: ``"bms"`` imitates the scans of Kaggle's BMS set (thin lines, small
+labels, any orientation); ``"patent"`` imitates clean patent drawings (thicker lines, larger and
+serif fonts, text groups such as OCH3, COOH or Ph, chain carbons written out in some). Only the
+drawing changes: the molecule, and so its InChI, is the one given.
+
 Nothing here damages an image: synth.py adds scan damage on top. Nothing runs at import time.
 RDKit's log output is silenced only inside the calls that expect noise (``rdBase.BlockLogs``).
 """
@@ -7,9 +12,11 @@ RDKit's log output is silenced only inside the calls that expect noise (``rdBase
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import math
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from PIL import Image  # a dependency of RDKit itself; decodes the Cairo PNG without OpenCV
@@ -17,9 +24,53 @@ from rdkit import Chem, RDConfig, rdBase
 from rdkit.Chem import rdAbbreviations, rdDepictor
 from rdkit.Chem.Draw import rdMolDraw2D
 
-# Fonts shipped in RDConfig.RDDataDir/Fonts that look like patent drawings; None is RDKit's
+StyleKind = Literal["bms", "patent"]
+STYLE_KINDS: tuple[str, ...] = ("bms", "patent")
+
+# Fonts shipped in RDConfig.RDDataDir/Fonts that look like the BMS scans; None is RDKit's
 # built-in font. Amadeus and Comic Neue are left out: their glyphs look nothing like BMS scans.
 FONTS = (None, "Telex-Regular.ttf")
+# Patent drawings are mostly set in a Times-like serif. DejaVu Serif is not part of RDKit: it is
+# looked up among the system fonts, and RDKit's built-in font stands in where it is missing, so
+# the random choices (and the label) never depend on the machine, only the glyphs do.
+PATENT_FONTS = (None, "Telex-Regular.ttf", "DejaVuSerif.ttf", "DejaVuSerif.ttf")
+_SYSTEM_FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
+
+# Text groups of patent drawings, in RDKit's abbreviation format (label, SMARTS with the
+# attachment point first, label when the bond comes from the left, label when from the right).
+# Earlier lines win where two match. "formula" writes groups out, "short" uses the usual names.
+_PATENT_ABBREVIATIONS = {
+    "formula": """
+        Boc *C(=O)OC(C)(C)C Boc Boc
+        COOCH3 *C(=O)O[CH3] COOCH<sub>3</sub> H<sub>3</sub>COOC
+        COOC2H5 *C(=O)O[CH2][CH3] COOC<sub>2</sub>H<sub>5</sub> H<sub>5</sub>C<sub>2</sub>OOC
+        COOH *C(=O)[OH] COOH HOOC
+        OCF3 *OC(F)(F)F OCF<sub>3</sub> F<sub>3</sub>CO
+        CF3 *C(F)(F)F CF<sub>3</sub> F<sub>3</sub>C
+        OCH3 *O[CH3] OCH<sub>3</sub> H<sub>3</sub>CO
+        OC2H5 *O[CH2][CH3] OC<sub>2</sub>H<sub>5</sub> H<sub>5</sub>C<sub>2</sub>O
+        NO2 *[N+](=O)[O-] NO<sub>2</sub> O<sub>2</sub>N
+        CN *C#N CN NC
+        Ph *c1ccccc1 Ph Ph
+    """,
+    "short": """
+        Boc *C(=O)OC(C)(C)C Boc Boc
+        CO2Me *C(=O)O[CH3] CO<sub>2</sub>Me MeO<sub>2</sub>C
+        CO2Et *C(=O)O[CH2][CH3] CO<sub>2</sub>Et EtO<sub>2</sub>C
+        CO2H *C(=O)[OH] CO<sub>2</sub>H HO<sub>2</sub>C
+        CF3 *C(F)(F)F CF<sub>3</sub> F<sub>3</sub>C
+        OMe *O[CH3] OMe MeO
+        OEt *O[CH2][CH3] OEt EtO
+        tBu *C([CH3])([CH3])[CH3] tBu tBu
+        Et *[CH2][CH3] Et Et
+        Me *[CH3] Me Me
+        Ph *c1ccccc1 Ph Ph
+    """,
+}
+ABBREVIATION_SETS: tuple[str, ...] = ("rdkit", *_PATENT_ABBREVIATIONS)
+# The largest part of a molecule one text group may stand for: a drawing that is mostly text
+# says little about the skeleton.
+_MAX_ABBREVIATION_COVERAGE = 0.4
 
 # RDKit places bonds 1.5 depiction units long.
 _DEPICTION_BOND_LENGTH = 1.5
@@ -49,13 +100,24 @@ class DrawStyle:
     additional_atom_label_padding: float = 0.0
     abbreviate: bool = False  # condense groups RDKit knows (CO2H, OMe, CF3, ...) into labels
     explicit_methyl: bool = False  # write terminal methyls as CH3 instead of a bare line end
+    abbreviation_set: str = "rdkit"  # which labels ``abbreviate`` uses: ABBREVIATION_SETS
+    label_chain_carbons: bool = False  # write every carbon outside a ring as C, CH, CH2, CH3
 
 
-def random_style(rng: np.random.Generator) -> DrawStyle:
-    """A style in the ranges of the BMS images: thin lines, small labels, any orientation.
+def random_style(rng: np.random.Generator, kind: StyleKind = "bms") -> DrawStyle:
+    """A random style of ``kind``: ``"bms"`` (scan-like) or ``"patent"`` (clean patent drawing).
 
     The canvas size is chosen at random too; ``fit_canvas`` resizes it to a given molecule.
     """
+    if kind == "bms":
+        return _random_bms_style(rng)
+    if kind == "patent":
+        return _random_patent_style(rng)
+    raise ValueError(f"unknown drawing style {kind!r}; choose from {', '.join(STYLE_KINDS)}")
+
+
+def _random_bms_style(rng: np.random.Generator) -> DrawStyle:
+    """Thin lines, small labels, any orientation: the ranges of the BMS images."""
     return DrawStyle(
         width=int(rng.integers(200, 801)),
         height=int(rng.integers(160, 601)),
@@ -72,15 +134,64 @@ def random_style(rng: np.random.Generator) -> DrawStyle:
     )
 
 
+def _random_patent_style(rng: np.random.Generator) -> DrawStyle:
+    """Thicker lines, larger labels, upright: the ranges of clean patent drawings (USPTO).
+
+    Bonds of 30-60 px give drawings of roughly 300-1000 px, as patent images are; labels are
+    about half a bond high, as in patents, against about a third in the BMS scans.
+    """
+    bond_length = float(rng.uniform(30.0, 60.0))
+    return DrawStyle(
+        bond_length=bond_length,
+        bond_line_width=float(bond_length * rng.uniform(0.04, 0.07)),
+        font_size=round(bond_length * rng.uniform(0.4, 0.6)),
+        font=PATENT_FONTS[int(rng.integers(len(PATENT_FONTS)))],
+        rotation=0.0,
+        padding=float(rng.uniform(0.02, 0.08)),
+        multiple_bond_offset=float(rng.uniform(0.12, 0.2)),
+        additional_atom_label_padding=float(rng.uniform(0.0, 0.1)),
+        abbreviate=bool(rng.random() < 0.5),
+        abbreviation_set=("formula", "short")[int(rng.integers(2))],
+        explicit_methyl=bool(rng.random() < 0.4),
+        label_chain_carbons=bool(rng.random() < 0.15),
+    )
+
+
+@functools.cache
+def _abbreviations(name: str) -> tuple:
+    if name == "rdkit":
+        return tuple(rdAbbreviations.GetDefaultAbbreviations())
+    if name not in _PATENT_ABBREVIATIONS:
+        raise ValueError(f"unknown abbreviation set {name!r}; choose from {ABBREVIATION_SETS}")
+    text = "\n".join(line.strip() for line in _PATENT_ABBREVIATIONS[name].strip().splitlines())
+    return tuple(rdAbbreviations.ParseAbbreviations(text))
+
+
+def condense(mol: Chem.Mol, abbreviation_set: str = "rdkit") -> Chem.Mol:
+    """A copy of ``mol`` with known groups replaced by text atoms (``abbreviation_set``).
+
+    RDKit keeps the text in each such atom's ``atomLabel`` property; the copy is for drawing
+    only, its chemistry is not the molecule's.
+    """
+    abbreviations = list(_abbreviations(abbreviation_set))
+    with rdBase.BlockLogs():
+        return rdAbbreviations.CondenseMolAbbreviations(
+            mol, abbreviations, maxCoverage=_MAX_ABBREVIATION_COVERAGE
+        )
+
+
 def _depict(mol: Chem.Mol, style: DrawStyle) -> Chem.Mol:
-    """A copy of ``mol`` to draw: abbreviations condensed, 2D coordinates, rotated."""
+    """A copy of ``mol`` to draw: abbreviations condensed, carbons labelled, 2D coordinates,
+    rotated."""
     with rdBase.BlockLogs():
         if style.abbreviate:
-            abbreviations = rdAbbreviations.GetDefaultAbbreviations()
-            mol = rdAbbreviations.CondenseMolAbbreviations(mol, abbreviations)
+            mol = condense(mol, style.abbreviation_set)
         else:
             mol = Chem.Mol(mol)
         rdDepictor.Compute2DCoords(mol)
+    if style.label_chain_carbons:
+        for index, label in _carbon_labels(mol).items():
+            mol.GetAtomWithIdx(index).SetProp("atomLabel", label)  # RDKit draws it as is
     # Rotate the coordinates ourselves rather than through MolDrawOptions.rotate, so that
     # fit_canvas measures exactly the extent that draw() will draw.
     conformer = mol.GetConformer()
@@ -124,8 +235,36 @@ def _drawing_options(drawer: rdMolDraw2D.MolDraw2D, style: DrawStyle) -> None:
     options.multipleBondOffset = style.multiple_bond_offset
     options.additionalAtomLabelPadding = style.additional_atom_label_padding
     options.explicitMethyl = style.explicit_methyl
-    if style.font is not None:
-        options.fontFile = str(Path(RDConfig.RDDataDir) / "Fonts" / style.font)
+    font = _font_path(style.font)
+    if font is not None:
+        options.fontFile = str(font)
+
+
+@functools.cache
+def _font_path(name: str | None) -> Path | None:
+    """The file of font ``name``: RDKit's fonts first, then the system's; None: built-in."""
+    if name is None:
+        return None
+    shipped = Path(RDConfig.RDDataDir) / "Fonts" / name
+    if shipped.is_file():
+        return shipped
+    for directory in _SYSTEM_FONT_DIRS:
+        found = sorted(directory.rglob(name)) if directory.is_dir() else []
+        if found:
+            return found[0]
+    return None
+
+
+def _carbon_labels(mol: Chem.Mol) -> dict[int, str]:
+    """Text for every carbon outside a ring, hydrogens included: C, CH, CH2 or CH3."""
+    labels = {}
+    for atom in mol.GetAtoms():
+        if atom.GetAtomicNum() != 6 or atom.IsInRing() or atom.HasProp("atomLabel"):
+            continue  # abbreviated groups keep their own text
+        hydrogens = atom.GetTotalNumHs()
+        count = f"<sub>{hydrogens}</sub>" if hydrogens > 1 else ""
+        labels[atom.GetIdx()] = "C" + ("H" if hydrogens else "") + count
+    return labels
 
 
 def draw(mol: Chem.Mol, style: DrawStyle) -> np.ndarray:

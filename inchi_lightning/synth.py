@@ -1,11 +1,15 @@
-"""Synthetic BMS-style datasets: RDKit drawings with scan damage, in the Kaggle BMS layout.
+"""Synthetic datasets: RDKit drawings with scan damage, in the Kaggle BMS layout.
+
+Each image is drawn in the BMS scan style (thin lines, specks, any orientation) or, for a chosen
+fraction (``patent_fraction``), in a clean patent style (thicker lines, larger fonts, text
+groups, upright, no specks); see drawing.py.
 
     OUT/train_labels.csv                     image_id,InChI (Kaggle's header and quoting)
     OUT/train/<id[0]>/<id[1]>/<id[2]>/<image_id>.png    1-bit PNG, black ink on white
 
 Everything is decided by a plan made before any drawing: which molecules (a seed-shuffled walk
 through the SMILES, then BRICS crossovers when more are needed), which image_id each gets (a
-hash of seed and index) and how each is drawn and damaged (a generator seeded with seed and
+hash of seed and index) and how each is drawn and damaged (generators seeded with seed and
 index). So a seed gives byte-identical output whatever the number of workers, and a run killed
 half way resumes: PNGs appear under their final name only when complete (written to a
 temporary name, then renamed), and the CSV is written last.
@@ -17,6 +21,7 @@ import argparse
 import csv
 import functools
 import hashlib
+import json
 import logging
 import math
 import multiprocessing
@@ -43,6 +48,8 @@ IMAGES_DIR = "train"
 # Every image_id -> InChI this folder was ever planned with: a re-run that would give an
 # existing PNG a different label is refused instead of silently mislabelling it.
 PLAN_RECORD_NAME = ".synth_plan.csv"
+# The drawing settings a folder was made with: resuming with others would mix two datasets.
+SETTINGS_RECORD_NAME = ".synth_settings.json"
 TEMP_SUFFIX = ".tmp"
 
 INK = 0
@@ -55,6 +62,7 @@ ROTATED_FRACTION = 0.1
 _ORDER_STREAM = 0
 _BRICS_STREAM = 1
 _IMAGE_STREAM = 2
+_STYLE_KIND_STREAM = 3  # its own stream: a patent fraction of 0 leaves every other draw as it was
 
 _INCHI_CHUNK = 256  # SMILES per planning task
 _DRAW_CHUNK = 16  # images per drawing task
@@ -92,6 +100,19 @@ def random_damage(rng: np.random.Generator) -> Damage:
         break_radius=int(rng.integers(1, 3)),
         speck_density=float(rng.uniform(0.0, 8e-4)),
         quarter_turns=int(rng.choice([1, 3])) if rng.random() < ROTATED_FRACTION else 0,
+    )
+
+
+def random_patent_damage(rng: np.random.Generator) -> Damage:
+    """Damage of a clean patent drawing: binarised, at most lightly blurred, nothing else."""
+    return Damage(
+        blur_sigma=float(rng.uniform(0.3, 0.6)) if rng.random() < 0.2 else 0.0,
+        threshold=int(rng.integers(128, 200)),
+        ink_dropout=0.0,
+        stroke_breaks=0,
+        break_radius=1,
+        speck_density=0.0,
+        quarter_turns=0,
     )
 
 
@@ -157,7 +178,19 @@ def apply_damage(gray: np.ndarray, damage: Damage, rng: np.random.Generator) -> 
     return rotate_quarter_turns(image, damage.quarter_turns)
 
 
-def render_image(smiles: str, seed: int, index: int) -> np.ndarray:
+def style_kind(seed: int, index: int, patent_fraction: float) -> drawing.StyleKind:
+    """Whether plan entry ``index`` is drawn as a BMS scan or a patent drawing.
+
+    Depends only on its arguments; the patent images of a fraction are among those of any
+    larger fraction.
+    """
+    if patent_fraction <= 0.0:
+        return "bms"
+    draw = np.random.default_rng([seed, _STYLE_KIND_STREAM, index]).random()
+    return "patent" if draw < patent_fraction else "bms"
+
+
+def render_image(smiles: str, seed: int, index: int, patent_fraction: float = 0.0) -> np.ndarray:
     """The damaged image of plan entry ``index``: the same pixels for the same arguments.
 
     Raises ``ValueError`` when RDKit cannot parse or draw ``smiles``.
@@ -165,9 +198,11 @@ def render_image(smiles: str, seed: int, index: int) -> np.ndarray:
     mol = chem.mol_from_smiles(smiles)
     if mol is None:
         raise ValueError(f"RDKit cannot parse {smiles}")
+    kind = style_kind(seed, index, patent_fraction)
     rng = np.random.default_rng([seed, _IMAGE_STREAM, index])
-    style = drawing.fit_canvas(mol, drawing.random_style(rng))
-    return apply_damage(drawing.draw(mol, style), random_damage(rng), rng)
+    style = drawing.fit_canvas(mol, drawing.random_style(rng, kind))
+    damage = random_damage(rng) if kind == "bms" else random_patent_damage(rng)
+    return apply_damage(drawing.draw(mol, style), damage, rng)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,6 +435,30 @@ def _record_plan(out_dir: Path, plan: list[PlannedImage]) -> None:
     _write_labels_atomically(record_path, sorted(record.items()))
 
 
+def _check_settings(out_dir: Path, patent_fraction: float) -> None:
+    """Refuse to resume ``out_dir`` with drawing settings other than those it was drawn with.
+
+    A folder planned without a settings record was drawn before there was a choice: BMS only.
+    """
+    if not (out_dir / PLAN_RECORD_NAME).is_file():
+        return  # nothing drawn yet
+    record_path = out_dir / SETTINGS_RECORD_NAME
+    recorded = json.loads(record_path.read_text()) if record_path.is_file() else {}
+    drawn_with = float(recorded.get("patent_fraction", 0.0))
+    if drawn_with != patent_fraction:
+        raise ValueError(
+            f"{out_dir} was drawn with --patent-fraction {drawn_with:g}, not "
+            f"{patent_fraction:g}: run again with {drawn_with:g} or write to a new --out folder"
+        )
+
+
+def _record_settings(out_dir: Path, patent_fraction: float) -> None:
+    record_path = out_dir / SETTINGS_RECORD_NAME
+    temporary = record_path.with_name(f".{record_path.name}{TEMP_SUFFIX}")
+    temporary.write_text(json.dumps({"patent_fraction": patent_fraction}) + "\n")
+    os.replace(temporary, record_path)
+
+
 def _remove_stray_temporaries(out_dir: Path) -> int:
     """Delete half-written PNGs left by a killed run; returns how many."""
     strays = list((out_dir / IMAGES_DIR).glob(f"*/*/*/.*{TEMP_SUFFIX}"))
@@ -426,13 +485,15 @@ def _exit_when_orphaned(parent_pid: int) -> None:
     os._exit(1)
 
 
-def _draw_chunk(task: tuple[str, int, list[tuple[int, str, str]]]) -> list[tuple[str, str]]:
+def _draw_chunk(
+    task: tuple[str, int, float, list[tuple[int, str, str]]],
+) -> list[tuple[str, str]]:
     """Draw and write plan entries; returns (image_id, reason) for each one RDKit refused."""
-    out_dir, seed, entries = task
+    out_dir, seed, patent_fraction, entries = task
     failures = []
     for index, image_id, smiles in entries:
         try:
-            image = render_image(smiles, seed, index)
+            image = render_image(smiles, seed, index, patent_fraction)
         except ValueError as exc:
             failures.append((image_id, str(exc)))
             continue
@@ -441,18 +502,24 @@ def _draw_chunk(task: tuple[str, int, list[tuple[int, str, str]]]) -> list[tuple
 
 
 def _draw(
-    executor: Executor | None, out_dir: Path, seed: int, todo: list[PlannedImage], progress: bool
+    executor: Executor | None,
+    out_dir: Path,
+    seed: int,
+    patent_fraction: float,
+    todo: list[PlannedImage],
+    progress: bool,
 ) -> list[tuple[str, str]]:
     entries = [(entry.index, entry.image_id, entry.smiles) for entry in todo]
-    tasks = [(str(out_dir), seed, chunk) for chunk in _chunks(entries, _DRAW_CHUNK)]
+    chunks = _chunks(entries, _DRAW_CHUNK)
+    tasks = [(str(out_dir), seed, patent_fraction, chunk) for chunk in chunks]
     failures: list[tuple[str, str]] = []
     with tqdm(total=len(entries), desc="drawing", unit="img", disable=not progress) as bar:
         if executor is None:
             for task in tasks:
                 failures += _draw_chunk(task)
-                bar.update(len(task[2]))
+                bar.update(len(task[-1]))
         else:
-            futures = {executor.submit(_draw_chunk, task): len(task[2]) for task in tasks}
+            futures = {executor.submit(_draw_chunk, task): len(task[-1]) for task in tasks}
             try:
                 for future in as_completed(futures):
                     failures += future.result()
@@ -559,6 +626,7 @@ def synthesise(
     smiles_file: str | Path | None = None,
     num_workers: int | None = None,
     progress: bool = True,
+    patent_fraction: float = 0.0,
 ) -> SynthReport:
     """Draw ``n`` damaged images of distinct molecules into ``out_dir`` in the BMS layout.
 
@@ -567,16 +635,23 @@ def synthesise(
     there are fewer distinct molecules than ``n``. No InChI appears twice. The same seed gives
     byte-identical PNGs and CSV whatever ``num_workers`` (None: one per core; 0 or 1: this
     process only). Existing PNGs are kept, so an interrupted run resumes where it stopped.
+    About ``patent_fraction`` of the images (chosen by seed and index) are drawn in the clean
+    patent style instead of the BMS scan style; 0 draws exactly what earlier versions drew.
 
-    Raises ``ValueError`` when ``n`` or ``seed`` is out of range, when ``n`` distinct molecules
-    cannot be made, or when ``out_dir`` holds a dataset planned with other molecules;
-    ``FileNotFoundError`` when ``smiles_file`` is missing.
+    Raises ``ValueError`` when ``n``, ``seed`` or ``patent_fraction`` is out of range, when ``n``
+    distinct molecules cannot be made, or when ``out_dir`` holds a dataset planned with other
+    molecules or another ``patent_fraction``; ``FileNotFoundError`` when ``smiles_file`` is
+    missing.
     """
     out_dir, smiles_file = Path(out_dir), None if smiles_file is None else Path(smiles_file)
     if n <= 0:
         raise ValueError(f"--n must be a positive number of images, not {n}")
     if seed < 0:
         raise ValueError(f"--seed must be zero or positive, not {seed}")
+    if not 0.0 <= patent_fraction <= 1.0:
+        raise ValueError(f"--patent-fraction must be between 0 and 1, not {patent_fraction}")
+    patent_fraction = float(patent_fraction)
+    _check_settings(out_dir, patent_fraction)
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"--out {out_dir} is a file, not a folder")
     candidates = _load_candidates(smiles_file)
@@ -587,10 +662,11 @@ def synthesise(
         )
         _warn_invalid(smiles_file, molecules.invalid_lines)
         out_dir.mkdir(parents=True, exist_ok=True)
+        _record_settings(out_dir, patent_fraction)
         _record_plan(out_dir, plan)
         strays = _remove_stray_temporaries(out_dir)
         todo = [entry for entry in plan if not image_path(out_dir, entry.image_id).is_file()]
-        failures = _draw(executor, out_dir, seed, todo, progress)
+        failures = _draw(executor, out_dir, seed, patent_fraction, todo, progress)
     for image_id, reason in failures:
         logger.warning("left out image %s: %s", image_id, reason)
     failed = {image_id for image_id, _ in failures}
@@ -622,7 +698,10 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Draw a synthetic BMS-style dataset with RDKit: skeletal formulas in random\n"
             "styles, then binarised, specked, broken and sometimes turned 90 degrees like\n"
-            "the scans of Kaggle's 'BMS Molecular Translation' set."
+            "the scans of Kaggle's 'BMS Molecular Translation' set. With --patent-fraction,\n"
+            "that share of the images is drawn like clean patent drawings instead: thicker\n"
+            "lines, larger fonts, groups written as text (OCH3, COOH, Ph, ...), upright, no\n"
+            "specks."
         ),
         epilog=(
             "writes:\n"
@@ -631,7 +710,8 @@ def build_parser() -> argparse.ArgumentParser:
             "The same --seed gives the same files whatever --num-workers. Interrupted?\n"
             "Run the same command again: finished images are kept.\n\n"
             "example:\n"
-            "  python -m inchi_lightning synth --out data/raw --n 10000"
+            "  python -m inchi_lightning synth --out data/raw --n 10000\n"
+            "  python -m inchi_lightning synth --out data/mixed --n 10000 --patent-fraction 0.3"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -672,6 +752,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="W",
         help="processes drawing in parallel (default: one per CPU core; 0 or 1: no pool)",
     )
+    parser.add_argument(
+        "--patent-fraction",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="share of images, 0 to 1, drawn like clean patent drawings instead of BMS scans "
+        "(default: 0, BMS scans only); a resumed folder must use the same F",
+    )
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
 
@@ -701,6 +789,7 @@ def main(argv: list[str] | None = None) -> int:
             smiles_file=args.smiles,
             num_workers=args.num_workers,
             progress=not args.no_progress,
+            patent_fraction=args.patent_fraction,
         )
     except (FileNotFoundError, ValueError) as exc:
         if os.environ.get("INCHI_LIGHTNING_DEBUG"):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
+import cv2
 import numpy as np
+import pytest
 from rdkit import Chem, RDConfig
 
 from inchi_lightning import chem, drawing
@@ -66,3 +69,85 @@ def test_fit_canvas_follows_molecule_size_and_rotation() -> None:
     level = drawing.fit_canvas(chain, style)
     turned = drawing.fit_canvas(chain, drawing.DrawStyle(bond_length=25.0, rotation=90.0))
     assert (level.width, level.height) == (turned.height, turned.width)
+
+
+def test_unknown_style_kind_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown drawing style"):
+        drawing.random_style(np.random.default_rng(0), "sketch")
+
+
+def test_random_patent_style_is_seeded_upright_and_large() -> None:
+    rng = np.random.default_rng(3)
+    styles = [drawing.random_style(rng, "patent") for _ in range(200)]
+    assert drawing.random_style(np.random.default_rng(3), "patent") == styles[0]
+    for style in styles:
+        assert style.rotation == 0.0
+        assert 30 <= style.bond_length <= 60
+        assert style.font_size >= 12 and style.font_size >= 0.35 * style.bond_length
+        assert style.abbreviation_set in drawing.ABBREVIATION_SETS
+    for flag in ("abbreviate", "explicit_methyl", "label_chain_carbons"):
+        assert 0 < sum(getattr(style, flag) for style in styles) < len(styles)
+    assert {style.font for style in styles} == set(drawing.PATENT_FONTS)
+
+
+def _stroke_width(image: np.ndarray) -> float:
+    """Mean stroke width in pixels: ink area over half the ink outline's length."""
+    ink = (image < 128).astype(np.uint8)
+    contours, _ = cv2.findContours(ink, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    return 2.0 * int(ink.sum()) / sum(cv2.arcLength(contour, True) for contour in contours)
+
+
+def test_patent_drawings_have_thicker_strokes_than_bms_ones() -> None:
+    mol = _mol("CC(=O)Oc1ccccc1C(=O)O")
+
+    def mean_width(kind: str) -> float:
+        styles = [drawing.random_style(np.random.default_rng(seed), kind) for seed in range(8)]
+        images = [drawing.draw(mol, drawing.fit_canvas(mol, style)) for style in styles]
+        return float(np.mean([_stroke_width(image) for image in images]))
+
+    assert mean_width("patent") > 1.4 * mean_width("bms")
+
+
+def _labels(mol: Chem.Mol) -> list[str]:
+    return [atom.GetProp("atomLabel") for atom in mol.GetAtoms() if atom.HasProp("atomLabel")]
+
+
+@pytest.mark.parametrize(
+    ("abbreviation_set", "expected"),
+    [("formula", ["OCH3", "COOH"]), ("short", ["OMe", "CO2H"]), ("rdkit", ["OMe", "CO2H"])],
+)
+def test_condense_writes_methoxy_and_carboxyl_groups_as_text(
+    abbreviation_set: str, expected: list[str]
+) -> None:
+    mol = _mol("COc1ccc(CC(=O)O)cc1")
+    assert sorted(_labels(drawing.condense(mol, abbreviation_set))) == sorted(expected)
+    assert mol.GetNumAtoms() == 12  # the molecule itself is untouched
+    with pytest.raises(ValueError, match="unknown abbreviation set"):
+        drawing.condense(mol, "none")
+
+
+def test_patent_drawings_carry_text_groups_only_when_abbreviating() -> None:
+    mol = _mol("COc1ccc(CC(=O)O)cc1")
+    style = drawing.random_style(np.random.default_rng(0), "patent")
+    plain = dataclasses.replace(style, abbreviate=False, label_chain_carbons=False)
+    abbreviated = dataclasses.replace(plain, abbreviate=True, abbreviation_set="formula")
+    assert _labels(drawing._depict(mol, plain)) == []
+    assert sorted(_labels(drawing._depict(mol, abbreviated))) == ["COOH", "OCH3"]
+    assert not np.array_equal(drawing.draw(mol, plain), drawing.draw(mol, abbreviated))
+
+
+def test_chain_carbons_are_written_out_with_their_hydrogens() -> None:
+    mol = _mol("CC(C)Cc1ccccc1")
+    labelled = drawing._depict(mol, drawing.DrawStyle(label_chain_carbons=True))
+    assert sorted(_labels(labelled)) == ["CH", "CH<sub>2</sub>", "CH<sub>3</sub>", "CH<sub>3</sub>"]
+    style = drawing.DrawStyle(label_chain_carbons=True)
+    assert not np.array_equal(drawing.draw(mol, style), drawing.draw(mol, drawing.DrawStyle()))
+
+
+def test_fonts_missing_from_rdkit_and_the_system_fall_back_to_the_built_in_one() -> None:
+    assert drawing._font_path(None) is None
+    assert drawing._font_path("Telex-Regular.ttf").is_file()
+    assert drawing._font_path("NoSuchFont-Regular.ttf") is None
+    mol = _mol("CCO")
+    missing = drawing.DrawStyle(font="NoSuchFont-Regular.ttf")
+    assert np.array_equal(drawing.draw(mol, missing), drawing.draw(mol, drawing.DrawStyle()))

@@ -286,3 +286,67 @@ def test_apply_damage_gives_a_binary_turned_scan() -> None:
     assert set(np.unique(scan)) == {0, 255}
     again = synth.apply_damage(gray, damage, np.random.default_rng(0))
     assert np.array_equal(scan, again)
+
+
+# --- patent-style drawings --------------------------------------------------------------------
+
+
+def test_style_kind_follows_the_fraction_and_nests() -> None:
+    kinds = {
+        fraction: [synth.style_kind(SEED, index, fraction) for index in range(2000)]
+        for fraction in (0.0, 0.3, 0.6, 1.0)
+    }
+    assert set(kinds[0.0]) == {"bms"} and set(kinds[1.0]) == {"patent"}
+    assert abs(kinds[0.3].count("patent") / 2000 - 0.3) < 0.04
+    # The patent images of a smaller fraction stay patent images in a larger one.
+    nested = zip(kinds[0.3], kinds[0.6], strict=True)
+    assert all(larger == "patent" for smaller, larger in nested if smaller == "patent")
+    assert kinds[0.3] == [synth.style_kind(SEED, index, 0.3) for index in range(2000)]
+
+
+def test_patent_fraction_mixes_both_styles_deterministically(
+    reference: Path, smiles_file: Path, tmp_path: Path
+) -> None:
+    n = 20
+    runs = [tmp_path / "first", tmp_path / "again"]
+    for out_dir in runs:
+        synth.synthesise(
+            out_dir, n, seed=SEED, smiles_file=smiles_file, num_workers=0, patent_fraction=0.5
+        )
+    mixed = _tree(runs[0])
+    assert mixed == _tree(runs[1])
+    kinds = [synth.style_kind(SEED, index, 0.5) for index in range(n)]
+    assert set(kinds) == {"bms", "patent"}
+    # Same plan as the BMS-only reference; only the patent images are drawn differently.
+    plain = _tree(reference)
+    for index, row in enumerate(_labels(runs[0])):
+        path = str(synth.image_path(Path(), row["image_id"]))
+        image = cv2.imdecode(np.frombuffer(mixed[path], np.uint8), cv2.IMREAD_UNCHANGED)
+        assert set(np.unique(image)) == {0, 255}
+        assert (mixed[path] == plain[path]) == (kinds[index] == "bms")
+
+
+def test_patent_damage_only_binarises() -> None:
+    rng = np.random.default_rng(0)
+    for damage in (synth.random_patent_damage(rng) for _ in range(200)):
+        assert damage.quarter_turns == damage.stroke_breaks == 0
+        assert damage.speck_density == damage.ink_dropout == 0.0
+
+
+def test_resume_refuses_another_patent_fraction(reference: Path, tmp_path: Path) -> None:
+    out_dir = tmp_path / "bms-only"
+    shutil.copytree(reference, out_dir)
+    (out_dir / synth.SETTINGS_RECORD_NAME).unlink()  # a folder from before the setting existed
+    molecules = _write_lines(tmp_path / "molecules.smi", MOLECULES)
+    with pytest.raises(ValueError, match="--patent-fraction 0, not 0.5"):
+        synth.synthesise(out_dir, N, seed=SEED, smiles_file=molecules, patent_fraction=0.5)
+    report = synth.synthesise(out_dir, N, seed=SEED, smiles_file=molecules, num_workers=0)
+    assert report.skipped_existing == N
+
+
+def test_main_checks_and_explains_the_patent_fraction(tmp_path: Path, capsys) -> None:
+    out = str(tmp_path / "out")
+    assert synth.main(["--out", out, "--n", "5", "--patent-fraction", "1.5"]) == 2
+    assert capsys.readouterr().err.startswith("error: --patent-fraction must be between 0 and 1")
+    assert synth.main(["--help"]) == 0
+    assert "--patent-fraction" in capsys.readouterr().out
