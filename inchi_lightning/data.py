@@ -32,6 +32,8 @@ class QuickstartSettings:
         image_size: side of the square images written to the shards.
         val_fraction: share of image ids held out for validation.
         raw_dir: where the BMS-layout drawings go; default ``<shards>-raw``.
+        patent_fraction: share of drawings in the clean patent style instead of BMS scans
+            (see ``synth --patent-fraction``); 0 draws BMS scans only.
     """
 
     n: int = 2000
@@ -39,6 +41,7 @@ class QuickstartSettings:
     image_size: int = 128
     val_fraction: float = 0.1
     raw_dir: str | None = None
+    patent_fraction: float = 0.0
 
 
 def prepare_shards(
@@ -79,7 +82,7 @@ def build_quickstart(shards: Path, settings: QuickstartSettings) -> None:
     log.info(
         "building the quickstart set: %d drawings in %s, shards in %s", settings.n, raw, shards
     )
-    synthesise(raw, n=settings.n, seed=settings.seed)
+    synthesise(raw, n=settings.n, seed=settings.seed, patent_fraction=settings.patent_fraction)
     preprocess(
         raw,
         shards,
