@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
 from inchi_lightning.imaging import CleanParams
 from inchi_lightning.preprocess import (
@@ -38,6 +39,8 @@ CLI_SETTINGS = ["--image-size", "48", "--shard-size", "25", "--val-fraction", "0
 ROOT = Path(__file__).parents[1]
 GOOD = "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3"
 UNPARSABLE = "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3/zz"
+# An id of the validation split: a token that only it has is missing from the vocabulary.
+XENON = next(f"xenon{i}" for i in range(100) if split_of(f"xenon{i}", 0.2, 0.0) == "val")
 EXPECTED_REJECTS = {  # image_id -> reason, for the rows that `damaged_raw` spoils
     "truncated": "unreadable image",
     "zerobyte": "zero-byte file",
@@ -47,7 +50,11 @@ EXPECTED_REJECTS = {  # image_id -> reason, for the rows that `damaged_raw` spoi
     "nolabel": "empty label",
     "noprefix": "not a standard InChI: no InChI=1S/ prefix",
     "twice": "duplicate image_id: first at row 203",
+    "text": "unreadable image",
+    "nonstandard": "not a standard InChI: no InChI=1S/ prefix",
+    XENON: "tokens not in the vocabulary: Xe",
 }
+CONVERTED = ("gray16", "rgba", "jpeg")  # the drawing of `gray8` in other depths and formats
 
 
 @pytest.fixture(scope="module")
@@ -75,9 +82,28 @@ def add_image(root: Path, image_id: str, image: np.ndarray | bytes) -> None:
         cv2.imwrite(str(path), image)
 
 
+def huge_page(path: Path, side: int = 10000) -> None:
+    """A ``side`` x ``side`` 1-bit PNG with a cross: 100 M pixels, a few kilobytes on disk."""
+    page = Image.new("1", (side, side), 1)
+    draw = ImageDraw.Draw(page)
+    draw.line((100, side // 2, side - 100, side // 2), fill=0, width=8)
+    draw.line((side // 2, 100, side // 2, side - 100), fill=0, width=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.save(path)
+
+
+def wide_drawing() -> np.ndarray:
+    """40 x 2000 px: a long chain with a label, an extreme aspect ratio."""
+    page = np.full((40, 2000), 255, np.uint8)
+    cv2.line(page, (20, 25), (1900, 15), 0, 2)
+    cv2.putText(page, "OH", (1920, 30), cv2.FONT_HERSHEY_PLAIN, 1.2, 0, 2)
+    return page
+
+
 @pytest.fixture(scope="module")
 def damaged_raw(tmp_path_factory) -> Path:
-    """200 synthetic drawings in the BMS layout plus one row of every kind to reject."""
+    """200 synthetic drawings in the BMS layout plus one row of every kind to reject, and
+    rows that must be accepted although unusual (other depths and formats, odd sizes)."""
     from inchi_lightning.synth import synthesise
 
     root = tmp_path_factory.mktemp("raw")
@@ -88,8 +114,19 @@ def damaged_raw(tmp_path_factory) -> Path:
     add_image(root, "truncated", good_png[: len(good_png) // 3])
     add_image(root, "zerobyte", b"")
     add_image(root, "white", np.full((120, 200), 255, np.uint8))
-    for image_id in ("badlabel", "nolabel", "noprefix", "twice"):
+    for image_id in ("badlabel", "nolabel", "noprefix", "twice", "nonstandard", XENON):
         add_image(root, image_id, good_png)
+    add_image(root, "text", b"image_id,InChI\nthis is a text file named .png\n")
+    gray = cv2.imdecode(np.frombuffer(good_png, np.uint8), cv2.IMREAD_GRAYSCALE)
+    rgba = np.zeros((*gray.shape, 4), np.uint8)  # black ink on transparent paper
+    rgba[..., 3] = 255 - gray
+    add_image(root, "gray8", gray)
+    add_image(root, "gray16", gray.astype(np.uint16) * 257)
+    add_image(root, "rgba", rgba)
+    # The layout names every image .png; decoders go by the content.
+    add_image(root, "jpeg", cv2.imencode(".jpg", gray, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
+    add_image(root, "wide", wide_drawing())
+    huge_page(bms_path(root, "huge"))
     rows = [
         ("truncated", GOOD),
         ("zerobyte", GOOD),
@@ -99,7 +136,11 @@ def damaged_raw(tmp_path_factory) -> Path:
         ("badlabel", UNPARSABLE),
         ("nolabel", ""),
         ("noprefix", "C2H6O"),
-        ("twice", GOOD),
+        ("twice", GOOD),  # row 208
+        ("text", GOOD),
+        ("nonstandard", "InChI=1/C2H6O/c1-2-3/h3H,2H2,1H3"),  # no S: a non-standard InChI
+        (XENON, "InChI=1S/Xe"),
+        *[(image_id, GOOD) for image_id in ("gray8", *CONVERTED, "wide", "huge")],
     ]
     with (root / "train_labels.csv").open("a", newline="") as handle:
         csv.writer(handle).writerows(rows)
@@ -120,19 +161,57 @@ def read_reject_rows(out: Path) -> list[dict[str, str]]:
 
 def test_every_row_is_a_sample_or_an_explained_reject(processed):
     out, manifest = processed
-    assert manifest["input_rows"] == 209
-    assert manifest["accepted"] + manifest["rejected"] == 209
+    assert manifest["input_rows"] == 218
+    assert manifest["accepted"] + manifest["rejected"] == 218
     rejects = read_reject_rows(out)
     reasons = {r["image_id"]: r["reason"] for r in rejects}
     # Validation labels with a token that no training label has cannot be learnt: rejected.
     unknown = {i for i, reason in reasons.items() if reason.startswith("tokens not in the vocab")}
     assert all(split_of(image_id, 0.2, 0.0) == "val" for image_id in unknown)
-    assert {i: reason for i, reason in reasons.items() if i not in unknown} == EXPECTED_REJECTS
-    assert [r["row"] for r in rejects if r["image_id"] == "twice"] == ["208"]
+    assert {i: r for i, r in reasons.items() if i not in unknown - {XENON}} == EXPECTED_REJECTS
     assert manifest["rejected_by_reason"]["duplicate image_id"] == 1
     samples = [ShardSet(out / split) for split in ("train", "val", "test")]
-    assert sum(len(s) for s in samples) == manifest["accepted"] == 201 - len(unknown)
-    assert "twice" in samples[0].image_ids + samples[1].image_ids
+    accepted = 200 + 1 + 1 + len(CONVERTED) + 2 - len(unknown - {XENON})  # synth, twice, ...
+    assert sum(len(s) for s in samples) == manifest["accepted"] == accepted
+
+
+def sample(out: Path, image_id: str) -> np.ndarray:
+    """The cleaned image of ``image_id``, from whichever split holds it."""
+    for split in ("train", "val", "test"):
+        shards = ShardSet(out / split)
+        if image_id in shards.image_ids:
+            return shards[shards.image_ids.index(image_id)][0]
+    raise KeyError(f"{image_id} is not a sample")
+
+
+@pytest.mark.parametrize("image_id", sorted(set(EXPECTED_REJECTS) - {"twice"}))
+def test_each_bad_row_is_one_reject_with_its_reason(processed, image_id):
+    rows = [r for r in read_reject_rows(processed[0]) if r["image_id"] == image_id]
+    assert [r["reason"] for r in rows] == [EXPECTED_REJECTS[image_id]]
+    with pytest.raises(KeyError):
+        sample(processed[0], image_id)
+
+
+def test_a_duplicate_id_keeps_its_first_row(processed):
+    rows = [r for r in read_reject_rows(processed[0]) if r["image_id"] == "twice"]
+    assert [(r["row"], r["reason"]) for r in rows] == [("208", EXPECTED_REJECTS["twice"])]
+    assert sample(processed[0], "twice").shape == (48, 48)  # row 203
+
+
+@pytest.mark.parametrize("image_id", CONVERTED)
+def test_16_bit_rgba_and_jpeg_become_the_sample_of_an_8_bit_gray_png(processed, image_id):
+    expected = sample(processed[0], "gray8").astype(int)
+    converted = sample(processed[0], image_id).astype(int)
+    if image_id == "jpeg":  # lossy: close, not equal
+        assert np.abs(converted - expected).mean() < 2  # another drawing: > 10
+    else:
+        assert np.array_equal(converted, expected)
+
+
+@pytest.mark.parametrize("image_id", ["wide", "huge"])
+def test_extreme_aspect_ratio_and_a_huge_page_are_accepted(processed, image_id):
+    image = sample(processed[0], image_id)
+    assert image.shape == (48, 48) and (image < 128).sum() > 20
 
 
 def test_manifest_vocabulary_and_splits(processed):
@@ -251,6 +330,12 @@ def test_user_errors_are_one_line(tmp_path, capsys):
     assert "add up to at most 1" in capsys.readouterr().err
 
 
+def test_a_labels_file_without_an_inchi_column_is_one_error_line(tmp_path, capsys):
+    (tmp_path / "labels.csv").write_text("image_id,SMILES\na,CCO\n")
+    assert main(["--input", str(tmp_path), "--output", str(tmp_path / "out")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'labels.csv'} has no InChI column\n"
+
+
 def test_label_checks():
     rows = [
         Row(0, "a", GOOD),
@@ -308,6 +393,16 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(processed, tmp_path):
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         shutil.rmtree(ray_dir, ignore_errors=True)
-    assert not (killed / "manifest.json").exists()  # it really died before the end
-    preprocess(manifest["input"], killed, **SETTINGS)
-    assert shard_files(killed) == shard_files(out)
+    assert not (killed / "manifest.json").exists()  # it really died before the end...
+    finished = sorted(str(p.relative_to(killed)) for p in killed.glob("*/shard-?????"))
+    assert 0 < len(finished) < len(manifest["shards"])  # ...with some shards written, not all
+    for shard in finished:  # a shard under its final name is complete: never half written
+        assert shard_files_of(killed / shard) == shard_files_of(out / shard)
+    assert len(ShardSet(killed / "train")) <= manifest["splits"]["train"]
+    rerun = preprocess(manifest["input"], killed, **SETTINGS)
+    assert rerun["run"]["shards_resumed"] == len(finished)
+    assert shard_files(killed) == shard_files(out)  # leftover temporary directories included
+
+
+def shard_files_of(shard_dir: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in shard_dir.iterdir()}
