@@ -102,6 +102,9 @@ class DrawStyle:
     explicit_methyl: bool = False  # write terminal methyls as CH3 instead of a bare line end
     abbreviation_set: str = "rdkit"  # which labels ``abbreviate`` uses: ABBREVIATION_SETS
     label_chain_carbons: bool = False  # write every carbon outside a ring as C, CH, CH2, CH3
+    # Grow the canvas until no label is cut at its edge: RDKit shrinks bonds to fit a tight
+    # canvas but keeps a fixed font size, so large labels can overflow it.
+    grow_to_fit_labels: bool = False
 
 
 def random_style(rng: np.random.Generator, kind: StyleKind = "bms") -> DrawStyle:
@@ -154,6 +157,7 @@ def _random_patent_style(rng: np.random.Generator) -> DrawStyle:
         abbreviation_set=("formula", "short")[int(rng.integers(2))],
         explicit_methyl=bool(rng.random() < 0.4),
         label_chain_carbons=bool(rng.random() < 0.15),
+        grow_to_fit_labels=True,
     )
 
 
@@ -270,16 +274,57 @@ def _carbon_labels(mol: Chem.Mol) -> dict[int, str]:
 def draw(mol: Chem.Mol, style: DrawStyle) -> np.ndarray:
     """``mol`` drawn in ``style``: (height, width) uint8 gray, black ink on white (255), no damage.
 
-    Raises ``ValueError`` when RDKit cannot lay the molecule out or draw it.
+    The image is ``style.height`` by ``style.width`` unless ``style.grow_to_fit_labels`` made it
+    larger. Raises ``ValueError`` when RDKit cannot lay the molecule out or draw it.
     """
     depiction = _depict(mol, style)
-    drawer = rdMolDraw2D.MolDraw2DCairo(style.width, style.height)
-    _drawing_options(drawer, style)
     try:
-        with rdBase.BlockLogs():
-            drawer.DrawMolecule(depiction)
+        image = _render(depiction, style)
+        for _ in range(_MAX_GROWTH_STEPS if style.grow_to_fit_labels else 0):
+            cut = _ink_on_edges(image)
+            if not cut:
+                break
+            style = _grown(style, cut)
+            image = _render(depiction, style)
     except RuntimeError as exc:
         raise ValueError(f"RDKit could not draw {Chem.MolToSmiles(mol)}: {exc}") from exc
+    return image
+
+
+# Canvas growth per step when labels are cut, and how many steps before giving up.
+_GROWTH = 1.15
+_MAX_GROWTH_STEPS = 6
+_MIN_FONT_SIZE = 8
+
+
+def _render(depiction: Chem.Mol, style: DrawStyle) -> np.ndarray:
+    """``depiction`` drawn on a canvas of the style's size; RDKit's failures raise RuntimeError."""
+    drawer = rdMolDraw2D.MolDraw2DCairo(style.width, style.height)
+    _drawing_options(drawer, style)
+    with rdBase.BlockLogs():
+        drawer.DrawMolecule(depiction)
     drawer.FinishDrawing()
     with Image.open(io.BytesIO(drawer.GetDrawingText())) as image:
         return np.asarray(image.convert("L"), dtype=np.uint8).copy()
+
+
+def _ink_on_edges(image: np.ndarray) -> set[str]:
+    """Which canvas directions, "width" and/or "height", have ink on their edge rows/columns."""
+    ink = image < 128
+    cut = set()
+    if ink[:, 0].any() or ink[:, -1].any():
+        cut.add("width")
+    if ink[0, :].any() or ink[-1, :].any():
+        cut.add("height")
+    return cut
+
+
+def _grown(style: DrawStyle, cut: set[str]) -> DrawStyle:
+    """``style`` with more room in the ``cut`` directions, or a smaller font at the size limit."""
+    sizes = {name: getattr(style, name) for name in ("width", "height")}
+    grown = {name: min(round(size * _GROWTH), MAX_CANVAS) for name, size in sizes.items()}
+    room = {name: grown[name] for name in cut if grown[name] > sizes[name]}
+    if room:
+        return dataclasses.replace(style, **room)
+    smaller = max(round(style.font_size / _GROWTH), _MIN_FONT_SIZE)
+    return dataclasses.replace(style, font_size=smaller)

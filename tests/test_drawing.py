@@ -151,3 +151,24 @@ def test_fonts_missing_from_rdkit_and_the_system_fall_back_to_the_built_in_one()
     mol = _mol("CCO")
     missing = drawing.DrawStyle(font="NoSuchFont-Regular.ttf")
     assert np.array_equal(drawing.draw(mol, missing), drawing.draw(mol, drawing.DrawStyle()))
+
+
+def test_labels_cut_by_a_tight_canvas_make_it_grow_when_asked() -> None:
+    mol = _mol("COc1ccc(CC(=O)O)cc1")  # H3CO and COOH stick out left and right
+    tight = drawing.DrawStyle(
+        width=230,
+        height=160,
+        bond_length=32.0,
+        font_size=17,
+        padding=0.02,
+        abbreviate=True,
+        abbreviation_set="formula",
+    )
+
+    def ink_on_edge(image: np.ndarray) -> bool:
+        return bool((image[:, [0, -1]] < 128).any() or (image[[0, -1], :] < 128).any())
+
+    assert ink_on_edge(drawing.draw(mol, tight))
+    grown = drawing.draw(mol, dataclasses.replace(tight, grow_to_fit_labels=True))
+    assert not ink_on_edge(grown)
+    assert grown.shape[0] >= 160 and grown.shape[1] > 230
