@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 from torchmetrics import MinMetric
 
+from inchi_lightning.chem import postprocess
 from inchi_lightning.imaging import CleanParams
 from inchi_lightning.metrics import ExactMatch, LevenshteinDistance
 from inchi_lightning.model import Captioner, DecoderConfig, EncoderConfig
@@ -49,6 +50,8 @@ class InChICaptioner(L.LightningModule):
         beam_width: 1 decodes greedily; more runs beam search in validate, test and predict.
         length_penalty: beam score = sum log p / length ** length_penalty.
         num_logged_samples: validation samples shown in TensorBoard each epoch.
+        rdkit_postprocess: predict writes the most probable beam candidate RDKit reads, as
+            RDKit's standard InChI; off, the best beam as decoded. Validation stays raw.
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class InChICaptioner(L.LightningModule):
         beam_width: int = 1,
         length_penalty: float = 1.0,
         num_logged_samples: int = 8,
+        rdkit_postprocess: bool = True,
     ) -> None:
         super().__init__()
         if not vocabulary:
@@ -126,8 +130,12 @@ class InChICaptioner(L.LightningModule):
 
     # ---- evaluation -------------------------------------------------------------------------
 
-    def decode(self, images: torch.Tensor) -> tuple[list[str], torch.Tensor]:
-        """InChIs for (B, 1, S, S) uint8 images and their scores (mean token log-probability)."""
+    def decode(self, images: torch.Tensor) -> tuple[list[list[str]], torch.Tensor]:
+        """Candidate InChIs for (B, 1, S, S) uint8 images, best first, and their (B, k) scores.
+
+        k is ``beam_width`` (one candidate when decoding greedily); a score is the mean token
+        log-probability (length-normalised as set by ``length_penalty`` in beam search).
+        """
         max_length = self.tokenizer.max_length - 1  # generated tokens: no <sos>, with <eos>
         if self.hparams.beam_width > 1:
             tokens, scores = self.net.beam(
@@ -135,16 +143,18 @@ class InChICaptioner(L.LightningModule):
                 max_length=max_length,
                 beam_width=self.hparams.beam_width,
                 length_penalty=self.hparams.length_penalty,
-            )
-            tokens, scores = tokens[:, 0], scores[:, 0]  # best beam: (B, L), (B,)
+            )  # (B, k, L), (B, k)
         else:
             tokens, scores = self.net.greedy(ink(images), max_length=max_length)
-        return self.tokenizer.decode_batch(tokens.tolist()), scores
+            tokens, scores = tokens.unsqueeze(1), scores.unsqueeze(1)  # (B, 1, L), (B, 1)
+        candidates = [self.tokenizer.decode_batch(beams) for beams in tokens.tolist()]
+        return candidates, scores
 
     def _evaluate(self, batch: dict[str, Any], stage: str) -> list[str]:
         batch_size = len(batch["image_ids"])
         self.log(f"{stage}/loss", self._loss(batch), batch_size=batch_size, sync_dist=True)
-        predictions, _ = self.decode(batch["images"])
+        candidates, _ = self.decode(batch["images"])
+        predictions = [beams[0] for beams in candidates]  # raw: fast, and what checkpoints track
         levenshtein = getattr(self, f"{stage}_levenshtein")
         exact_match = getattr(self, f"{stage}_exact_match")
         levenshtein.update(predictions, batch["inchis"])
@@ -209,15 +219,23 @@ class InChICaptioner(L.LightningModule):
     # ---- prediction -------------------------------------------------------------------------
 
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> list[dict[str, Any]]:
-        """One ``{"image_id", "InChI", "confidence"}`` per image; unreadable ones get ``""``."""
-        predictions, scores = self.decode(batch["images"])
+        """One ``{"image_id", "InChI", "confidence"}`` per image; unreadable ones get ``""``.
+
+        With ``rdkit_postprocess`` the InChI is the most probable candidate RDKit reads,
+        normalised, and the confidence that candidate's score.
+        """
+        candidates, scores = self.decode(batch["images"])
         rows = []
-        for image_id, error, inchi, score in zip(
-            batch["image_ids"], batch["errors"], predictions, scores.tolist(), strict=True
+        for image_id, error, beams, beam_scores in zip(
+            batch["image_ids"], batch["errors"], candidates, scores.tolist(), strict=True
         ):
+            inchi, score = beams[0], beam_scores[0]
             if error:
                 log.warning("could not read image %s: %s", image_id, error)
                 inchi, score = "", float("nan")
+            elif self.hparams.rdkit_postprocess:
+                result = postprocess(beams)
+                inchi, score = result.final, beam_scores[result.chosen_index]
             rows.append({"image_id": image_id, "InChI": inchi, "confidence": score})
         return rows
 

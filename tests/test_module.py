@@ -47,7 +47,8 @@ def test_overfits_eight_molecules_to_near_zero_levenshtein(tiny_shards):
     batch = collate_captions([datamodule.datasets["train"][i] for i in range(8)])
     model.eval()
     with torch.no_grad():
-        predictions, _ = model.decode(batch["images"])
+        candidates, _ = model.decode(batch["images"])
+    predictions = [beams[0] for beams in candidates]
     model.val_levenshtein.reset()
     model.val_levenshtein.update(predictions, batch["inchis"])
     assert model.val_levenshtein.compute() < 1.0
@@ -77,6 +78,18 @@ def test_checkpoint_loads_with_weights_only_and_predicts_alone(tiny_shards, tmp_
     assert loaded.clean_params == model.clean_params
     assert loaded.hparams.decoder["attention"] is True
 
+    # Checkpoints from before post-processing existed load with it on.
+    del checkpoint["hyper_parameters"]["rdkit_postprocess"]
+    torch.save(checkpoint, tmp_path / "old.ckpt")
+    old = InChICaptioner.load_from_checkpoint(tmp_path / "old.ckpt", weights_only=True)
+    assert old.hparams.rdkit_postprocess is True
+
+    size = model.clean_params.image_size
+    with torch.no_grad():
+        candidates, scores = old.eval().decode(torch.full((3, 1, size, size), 255).byte())
+    assert [len(beams) for beams in candidates] == [2, 2, 2] and scores.shape == (3, 2)
+    assert (scores[:, 0] >= scores[:, 1]).all()
+
 
 def test_predict_step_gives_unreadable_images_an_empty_inchi(tiny_shards, caplog):
     model = tiny_captioner(tiny_shards).eval()
@@ -92,6 +105,23 @@ def test_predict_step_gives_unreadable_images_an_empty_inchi(tiny_shards, caplog
     assert rows[0]["InChI"].startswith("InChI=1S/")
     assert rows[1]["InChI"] == "" and math.isnan(rows[1]["confidence"])
     assert "bad" in caplog.text
+
+
+@pytest.mark.parametrize("rdkit_postprocess", [True, False])
+def test_predict_step_writes_the_first_valid_candidate_normalised_with_its_score(
+    tiny_shards, monkeypatch, rdkit_postprocess
+):
+    model = tiny_captioner(tiny_shards, beam_width=3, rdkit_postprocess=rdkit_postprocess)
+    beams = ["InChI=1S/C9/bad", "InChI=1S/CH4O/c2-1/h2H,1H3", "InChI=1S/H2O/h1H2"]
+    scores = torch.tensor([[-0.1, -0.2, -0.3]])
+    monkeypatch.setattr(model, "decode", lambda images: ([beams], scores))
+    batch = {"images": None, "image_ids": ["a"], "errors": [""]}
+    (row,) = model.predict_step(batch, 0)
+    if rdkit_postprocess:
+        assert row["InChI"] == "InChI=1S/CH4O/c1-2/h2H,1H3"
+        assert row["confidence"] == pytest.approx(-0.2)
+    else:
+        assert row["InChI"] == beams[0] and row["confidence"] == pytest.approx(-0.1)
 
 
 def test_model_refuses_to_start_without_vocabulary():
