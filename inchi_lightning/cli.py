@@ -22,6 +22,7 @@ commands:
   test        score a checkpoint on the test split (--ckpt_path)
   predict     write submission.csv (image_id,InChI) for a folder of images (--ckpt_path)
   score       mean Levenshtein and exact match of a submission against labels
+  evaluate    score a checkpoint on a labelled image set, before and after RDKit post-processing
 
 `python -m inchi_lightning <command> --help` explains each command's options.
 Set INCHI_LIGHTNING_DEBUG=1 to see full tracebacks instead of one-line errors.
@@ -56,10 +57,11 @@ def main(argv: list[str] | None = None) -> int:
         from inchi_lightning import preprocess
 
         return preprocess.main(argv[1:])
-    if command == "score":
+    if command in ("score", "evaluate"):
         from inchi_lightning import evaluate
 
-        return evaluate.main(argv[1:])
+        run = evaluate.score_main if command == "score" else evaluate.evaluate_main
+        return run(argv[1:])
     if command in LIGHTNING_COMMANDS:
         # From the shell, LightningCLI reads sys.argv itself (it warns when given both).
         return run_lightning(None if from_command_line else argv)

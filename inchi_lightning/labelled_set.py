@@ -1,0 +1,118 @@
+"""A checkpoint run over a labelled image set: the rows of either layout, cleaned as ``predict``
+cleans them, decoded, and post-processed with RDKit (``evaluate`` scores the outcome)."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from inchi_lightning.chem import postprocess
+from inchi_lightning.data import ImageFolderDataset, collate_images
+from inchi_lightning.evaluate import Sample
+from inchi_lightning.imaging import CleanParams
+from inchi_lightning.module import InChICaptioner
+from inchi_lightning.preprocess import Layout, Row, find_layout, read_rows
+
+log = logging.getLogger(__name__)
+
+
+class LabelledImages(ImageFolderDataset):
+    """The images of labelled rows, cleaned as for ``predict``, each with its label."""
+
+    def __init__(self, layout: Layout, rows: Sequence[Row], clean_params: CleanParams):
+        super().__init__([layout.image_path(row.image_id) for row in rows], clean_params)
+        self.rows = list(rows)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        row = self.rows[index]
+        return {**super().__getitem__(index), "image_id": row.image_id, "inchi": row.inchi}
+
+
+def collate_labelled(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    return {**collate_images(samples), "inchis": [s["inchi"] for s in samples]}
+
+
+def read_labelled_rows(
+    images_dir: str | Path, limit: int | None = None
+) -> tuple[Layout, list[Row]]:
+    """The layout of ``images_dir`` and its first ``limit`` labelled rows (all when None).
+
+    Raises:
+        FileNotFoundError: ``images_dir`` is not a directory.
+        ValueError: it has no labels file, or the file has no rows.
+    """
+    if not Path(images_dir).is_dir():
+        raise FileNotFoundError(f"no directory {images_dir}")
+    layout = find_layout(images_dir)
+    rows = read_rows(layout)[:limit]
+    if not rows:
+        raise ValueError(f"{layout.labels} holds no labels")
+    return layout, rows
+
+
+def load_captioner(ckpt_path: str | Path) -> InChICaptioner:
+    """A trained model from its checkpoint alone, read with ``torch.load(weights_only=True)``.
+
+    Raises:
+        FileNotFoundError: no file at ``ckpt_path``.
+        ValueError: the file is not a checkpoint of this project's model.
+    """
+    if not Path(ckpt_path).is_file():
+        raise FileNotFoundError(f"no checkpoint at {ckpt_path}")
+    try:
+        model = InChICaptioner.load_from_checkpoint(
+            ckpt_path, map_location="cpu", weights_only=True
+        )
+    except (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"{ckpt_path} is not a usable checkpoint: {reason}") from exc
+    return model.eval()
+
+
+def predict_labelled(
+    ckpt_path: str | Path,
+    images_dir: str | Path,
+    beam_width: int | None = None,
+    rdkit: bool = True,
+    batch_size: int = 32,
+    num_workers: int = 2,
+    limit: int | None = None,
+    progress: bool = True,
+) -> list[Sample]:
+    """Every labelled image's prediction after each post-processing step, in label-file order.
+
+    Args:
+        beam_width: candidates per image; None keeps the checkpoint's setting.
+        rdkit: choose the first valid candidate and normalise it (otherwise raw only).
+        limit: evaluate only the first ``limit`` rows of the labels file.
+    """
+    layout, rows = read_labelled_rows(images_dir, limit)
+    model = load_captioner(ckpt_path)
+    if beam_width is not None:
+        model.hparams.beam_width = beam_width
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model.to(device)
+    loader = DataLoader(
+        LabelledImages(layout, rows, model.clean_params),
+        batch_size=batch_size,
+        num_workers=num_workers,
+        collate_fn=collate_labelled,
+    )
+    samples = []
+    with torch.inference_mode():
+        for batch in tqdm(loader, desc="evaluating", unit="batch", disable=not progress):
+            candidates, _ = model.decode(batch["images"].to(device))
+            for image_id, truth, error, beams in zip(
+                batch["image_ids"], batch["inchis"], batch["errors"], candidates, strict=True
+            ):
+                # An unreadable image has no candidates: an empty prediction.
+                prediction = postprocess([] if error else beams, choose=rdkit, normalise=rdkit)
+                samples.append(Sample(image_id, truth, prediction, error))
+    return samples
