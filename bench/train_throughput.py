@@ -6,7 +6,10 @@
     (d) Ray Train, 2 workers x 1 CPU            (the CLI with --ray.num_workers 2)
 
 Each setup trains until it has timed ``--windows`` windows of ``--window-steps`` optimiser steps
-after ``--warmup-steps``; the reported rate is the median window. Start-up (Ray, workers, model
+after ``--warmup-steps``; a run's rate is its median window. The four setups run ``--rounds``
+times, interleaved (a b c d, b c d a, ...), so that a change in the machine's load during the
+benchmark falls on every setup alike; each ratio is taken within a round, then the median over
+rounds is reported. Start-up (Ray, workers, model
 building) is never timed, nor is any step whose interval spans an epoch end (validation,
 checkpoints, loader restarts). Workers are data-parallel with ``--batch-size`` images each, so
 a step of (d) trains on twice the images of a step of (a).
@@ -26,6 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,13 +95,20 @@ class StepTimer(Callback):
 
 @dataclass
 class Setup:
+    """One way of training; ``rates`` holds one median images/s per round."""
+
     label: str
-    workers: int
+    workers: int  # 0: in process
     cpus_per_worker: int
-    rates: list[float]
+    measure: Callable[[], list[float]]
+    rates: list[float] = field(default_factory=list)
     # The machine's cores may be shared: a 1-minute load average well above the cores this
     # bench uses means another job took part of them during the measurement.
-    load_after: float = field(default_factory=lambda: os.getloadavg()[0])
+    loads: list[float] = field(default_factory=list)
+
+    def run(self) -> None:
+        self.rates.append(statistics.median(self.measure()))
+        self.loads.append(os.getloadavg()[0])
 
 
 def window_rates(durations: list[float], window: int, images_per_step: int) -> list[float]:
@@ -222,20 +233,23 @@ def ensure_shards(args: argparse.Namespace) -> Path:
 
 
 def print_table(setups: list[Setup], args: argparse.Namespace) -> None:
-    baseline = statistics.median(setups[0].rates)
+    baseline = setups[0].rates
     print(
-        f"\n{args.encoder} at {args.image_size} px, batch {args.batch_size} per worker, "
-        f"median of {args.windows} windows of {args.window_steps} steps "
-        f"after {args.warmup_steps} warm-up steps; load: 1-minute load average after each\n"
+        f"\n{args.encoder} at {args.image_size} px, batch {args.batch_size} per worker; "
+        f"each run: median of {args.windows} windows of {args.window_steps} steps after "
+        f"{args.warmup_steps} warm-up steps; {args.rounds} interleaved rounds; "
+        "load: 1-minute load average after each run\n"
     )
-    print("| setup | workers x CPUs | images/s (median) | windows (min-max) | vs (a) | load |")
+    print("| setup | workers x CPUs | images/s (median) | rounds (min-max) | vs (a) | load |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")
     for setup in setups:
-        median = statistics.median(setup.rates)
+        ratios = [rate / base for rate, base in zip(setup.rates, baseline, strict=True)]
         spread = f"{min(setup.rates):.1f}-{max(setup.rates):.1f}"
+        loads = f"{min(setup.loads):.1f}-{max(setup.loads):.1f}"
         print(
-            f"| {setup.label} | {setup.workers} x {setup.cpus_per_worker} | {median:.1f} "
-            f"| {spread} | {median / baseline:.2f} | {setup.load_after:.1f} |"
+            f"| {setup.label} | {max(setup.workers, 1)} x {setup.cpus_per_worker} "
+            f"| {statistics.median(setup.rates):.1f} | {spread} "
+            f"| {statistics.median(ratios):.2f} | {loads} |"
         )
 
 
@@ -252,6 +266,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup-steps", type=int, default=5)
     parser.add_argument("--window-steps", type=int, default=10)
     parser.add_argument("--windows", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved runs of each setup")
+    parser.add_argument(
+        "--only", default="abcd", help="setups to run besides (a), e.g. ab: plain vs Lightning"
+    )
     return parser.parse_args(argv)
 
 
@@ -263,10 +281,17 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, python_path))
     shards = ensure_shards(args)
     cpus = len(os.sched_getaffinity(0))
-    setups = [Setup("(a) plain PyTorch loop", 1, cpus, plain_pytorch(args, shards))]
-    setups.append(Setup("(b) Lightning in process", 1, cpus, cli_rates(args, shards, 0, cpus)))
-    setups.append(Setup("(c) Ray Train", 1, 2, cli_rates(args, shards, 1, 2)))
-    setups.append(Setup("(d) Ray Train", 2, 1, cli_rates(args, shards, 2, 1)))
+    setups = [
+        Setup("(a) plain PyTorch loop", 0, cpus, lambda: plain_pytorch(args, shards)),
+        Setup("(b) Lightning in process", 0, cpus, lambda: cli_rates(args, shards, 0, cpus)),
+        Setup("(c) Ray Train", 1, 2, lambda: cli_rates(args, shards, 1, 2)),
+        Setup("(d) Ray Train", 2, 1, lambda: cli_rates(args, shards, 2, 1)),
+    ]
+    setups = [s for s in setups if s.label[1] in "a" + args.only]  # (a) is the baseline
+    for round_index in range(args.rounds):
+        shift = round_index % len(setups)
+        for setup in setups[shift:] + setups[:shift]:
+            setup.run()
     print_table(setups, args)
     return 0
 
