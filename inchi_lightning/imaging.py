@@ -57,8 +57,9 @@ class CleanParams:
 class ImageError(ValueError):
     """An image that cannot be used.
 
-    ``reason`` is a short fixed phrase for counting (``"missing file"``, ``"zero-byte file"``,
-    ``"unreadable image"``, ``"empty image"``); the message is one line: reason and path.
+    ``reason`` is a short phrase for counting (``"missing file"``, ``"zero-byte file"``,
+    ``"unreadable image"``, ``"empty image"``, ``"image too large: W x H px"``: the kind is
+    what comes before a colon); the message is one line: reason and path.
     """
 
     def __init__(self, reason: str, path: str | os.PathLike | None = None) -> None:
