@@ -40,11 +40,14 @@ class EncoderConfig:
         weights: initial weights: none (random), imagenet (torchvision download) or the path of
             a local .pth state dict (torchvision's file, for offline machines).
         trainable: False freezes the encoder: its weights and its batch-norm statistics.
+        channels_last: run the convolutions on NHWC tensors, the layout oneDNN's CPU kernels
+            (and GPU tensor cores) prefer; the weights and checkpoints are the same either way.
     """
 
     name: Literal["resnet18", "resnet34", "resnet50"] = "resnet50"
     weights: str = "none"
     trainable: bool = True
+    channels_last: bool = False
 
 
 @dataclass
@@ -100,12 +103,16 @@ class ResNetEncoder(nn.Module):
             self.load_state_dict(one_channel_trunk(pretrained))
         if not config.trainable:
             self.requires_grad_(False)
+        if config.channels_last:
+            self.to(memory_format=torch.channels_last)
 
     def train(self, mode: bool = True) -> ResNetEncoder:
         # A frozen encoder also keeps its batch-norm running statistics.
         return super().train(mode and self.config.trainable)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
+        if self.config.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
         x = self.maxpool(self.relu(self.bn1(self.conv1(images))))  # (B, 64, H/4, W/4)
         x = self.layer2(self.layer1(x))  # (B, C/4, H/8, W/8)
         return self.layer4(self.layer3(x))  # (B, C, H/32, W/32)

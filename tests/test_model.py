@@ -61,6 +61,17 @@ def test_encoder_keeps_the_spatial_map_of_one_channel_images(name, channels):
     assert features.shape == (2, channels, 2, 3)
 
 
+def test_channels_last_encoder_computes_what_the_contiguous_one_does():
+    torch.manual_seed(0)
+    contiguous = ResNetEncoder(EncoderConfig(name="resnet18")).eval()
+    nhwc = ResNetEncoder(EncoderConfig(name="resnet18", channels_last=True)).eval()
+    nhwc.load_state_dict(contiguous.state_dict())
+    assert nhwc.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    images = torch.rand(2, 1, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(nhwc(images), contiguous(images), rtol=1e-4, atol=1e-4)
+
+
 def test_unknown_encoder_name_is_refused():
     with pytest.raises(ValueError, match="resnet18"):
         ResNetEncoder(EncoderConfig(name="vgg16"))

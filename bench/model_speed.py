@@ -1,0 +1,252 @@
+"""Images/s and peak memory of the captioning network on this CPU, one fresh process per case.
+
+    python bench/model_speed.py train     # resnet18/34/50 x plain/attention x 128/224/256 px
+    python bench/model_speed.py train --encoders resnet50 --sizes 224 --decoders plain
+    python bench/model_speed.py tricks    # channels_last, torch.compile, threads, bf16 autocast
+    python bench/model_speed.py decode    # greedy vs beam k=1 vs beam k=4
+
+Every step runs on one fixed random batch held in memory, so the figures are the network's own
+ceiling: no loader (``bench/loader_speed.py`` measures that), no Lightning. Token sequences
+have ``--tokens`` tokens (the mean InChI of the synthetic corpus is about that long). For
+decoding, <eos> is ruled out so that every search runs exactly ``--tokens`` steps: the worst
+case, and the same work for greedy and beam search.
+
+Each case runs in its own process (peak RSS is then that case's own) and is repeated
+``--rounds`` times, interleaved with the other cases, so that a change in the machine's load
+falls on every case alike; ratios are taken within a round, then the median is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import resource
+import statistics
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+
+VOCAB = 101  # the synthetic corpus's vocabulary size, specials included
+EOS_ID = 2
+
+
+@dataclass(frozen=True)
+class Case:
+    """One measurement: a network, a way of running it, and how long to time it."""
+
+    encoder: str = "resnet18"
+    attention: bool = False
+    image_size: int = 128
+    batch_size: int = 16
+    mode: str = "train"  # train | greedy | beam1 | beam4
+    channels_last: bool = False
+    compile: bool = False
+    threads: int = 0  # 0: torch's default (one per core)
+    bf16: bool = False
+    tokens: int = 100
+    warmup: int = 2
+    steps: int = 3
+
+    @property
+    def label(self) -> str:
+        parts = [self.encoder, "attention" if self.attention else "plain", f"{self.image_size}px"]
+        parts += [self.mode] if self.mode != "train" else []
+        parts += ["channels_last"] if self.channels_last else []
+        parts += ["compile"] if self.compile else []
+        parts += [f"{self.threads} threads"] if self.threads else []
+        parts += ["bf16"] if self.bf16 else []
+        return " ".join(parts)
+
+
+@dataclass
+class Result:
+    case: Case
+    rates: list[float] = field(default_factory=list)  # images/s, one per round
+    peak_mb: float = 0.0
+    error: str = ""
+
+
+# ---- one case, in its own process ------------------------------------------------------------
+
+
+def build(case: Case):
+    import torch
+
+    from inchi_lightning.model import Captioner, DecoderConfig, EncoderConfig
+
+    torch.manual_seed(0)
+    net = Captioner(
+        vocab_size=VOCAB,
+        encoder=EncoderConfig(name=case.encoder, channels_last=case.channels_last),
+        decoder=DecoderConfig(attention=case.attention),
+    )
+    with torch.no_grad():
+        net.decoder.head.bias[EOS_ID] = -1e4  # searches run their full length
+    images = torch.rand(case.batch_size, 1, case.image_size, case.image_size)
+    tokens = torch.randint(4, VOCAB, (case.batch_size, case.tokens))
+    tokens[:, 0] = 1  # <sos>
+    return net, images, tokens
+
+
+def step_function(case: Case, net, images, tokens):
+    """A closure that runs one step of ``case.mode``."""
+    import torch
+    import torch.nn.functional as F
+
+    if case.mode != "train":
+        net.eval()
+        width = {"greedy": 0, "beam1": 1, "beam4": 4}[case.mode]
+        if width == 0:
+            return lambda: net.greedy(images, max_length=case.tokens)
+        return lambda: net.beam(images, max_length=case.tokens, beam_width=width)
+    net.train()
+    optimizer = torch.optim.AdamW(net.parameters(), lr=1e-4)
+    forward = torch.compile(net) if case.compile else net
+
+    def train_step() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=case.bf16):
+            logits = forward(images, tokens)
+        loss = F.cross_entropy(logits.float().reshape(-1, VOCAB), tokens[:, 1:].reshape(-1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return train_step
+
+
+def measure(case: Case) -> tuple[float, float, str]:
+    """(images/s, peak RSS in MB, error) of ``case``, run in a fresh process."""
+    import torch
+
+    if case.threads:
+        torch.set_num_threads(case.threads)
+    try:
+        step = step_function(case, *build(case))
+        for _ in range(case.warmup):
+            step()
+        start = time.perf_counter()
+        for _ in range(case.steps):
+            step()
+        rate = case.steps * case.batch_size / (time.perf_counter() - start)
+        error = ""
+    except Exception as exc:  # a case that cannot run here (bf16 on this CPU) is a result too
+        rate, error = float("nan"), f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return rate, peak_mb, error
+
+
+def run_rounds(cases: list[Case], rounds: int) -> list[Result]:
+    results = [Result(case) for case in cases]
+    spawn = get_context("spawn")
+    for round_index in range(rounds):
+        shift = round_index % len(results)
+        for result in results[shift:] + results[:shift]:
+            # One process per run: peak RSS and warm caches belong to this case alone.
+            with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+                rate, peak_mb, error = pool.submit(measure, result.case).result()
+            result.rates.append(rate)
+            result.peak_mb = max(result.peak_mb, peak_mb)
+            result.error = result.error or error
+            print(f"  {result.case.label}: {rate:.2f} images/s {error}", file=sys.stderr)
+    return results
+
+
+# ---- the three suites ------------------------------------------------------------------------
+
+
+def train_cases(args: argparse.Namespace) -> list[Case]:
+    return [
+        Case(
+            encoder=encoder,
+            attention=decoder == "attention",
+            image_size=size,
+            batch_size=args.batch_size,
+            tokens=args.tokens,
+            steps=args.steps,
+        )
+        for encoder in args.encoders
+        for decoder in args.decoders
+        for size in args.sizes
+    ]
+
+
+def trick_cases(args: argparse.Namespace) -> list[Case]:
+    base = Case(
+        encoder=args.encoders[0],
+        attention=args.decoders[0] == "attention",
+        image_size=args.sizes[0],
+        batch_size=args.batch_size,
+        tokens=args.tokens,
+        steps=args.steps,
+    )
+    cores = len(os.sched_getaffinity(0))
+    variants = [
+        base,
+        dataclasses.replace(base, channels_last=True),
+        dataclasses.replace(base, compile=True, warmup=3),
+        dataclasses.replace(base, bf16=True),
+    ]
+    variants += [dataclasses.replace(base, threads=n) for n in (1, cores)]
+    return variants
+
+
+def decode_cases(args: argparse.Namespace) -> list[Case]:
+    base = Case(
+        encoder=args.encoders[0],
+        attention=args.decoders[0] == "attention",
+        image_size=args.sizes[0],
+        batch_size=args.batch_size,
+        tokens=args.tokens,
+        steps=args.steps,
+        warmup=1,
+    )
+    return [dataclasses.replace(base, mode=mode) for mode in ("greedy", "beam1", "beam4")]
+
+
+SUITES = {"train": train_cases, "tricks": trick_cases, "decode": decode_cases}
+
+
+def print_table(results: list[Result], args: argparse.Namespace) -> None:
+    cores = len(os.sched_getaffinity(0))
+    print(
+        f"\n`python bench/model_speed.py {' '.join(sys.argv[1:])}` — batch {args.batch_size}, "
+        f"{args.tokens} tokens, {args.steps} timed steps after warm-up, median of "
+        f"{args.rounds} interleaved rounds, {cores} cores, load {os.getloadavg()[0]:.1f}\n"
+    )
+    baseline = results[0].rates
+    print("| case | images/s | per core | vs first | peak RSS MB | note |")
+    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    for result in results:
+        rate = statistics.median(result.rates)
+        ratios = [r / b for r, b in zip(result.rates, baseline, strict=True)]
+        print(
+            f"| {result.case.label} | {rate:.2f} | {rate / cores:.2f} "
+            f"| {statistics.median(ratios):.2f} | {result.peak_mb:.0f} | {result.error} |"
+        )
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("suite", choices=sorted(SUITES))
+    parser.add_argument("--encoders", nargs="+", default=["resnet18", "resnet34", "resnet50"])
+    parser.add_argument("--decoders", nargs="+", default=["plain", "attention"])
+    parser.add_argument("--sizes", nargs="+", type=int, default=[128, 224, 256])
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--tokens", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=3, help="timed steps per run")
+    parser.add_argument("--rounds", type=int, default=3)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    results = run_rounds(SUITES[args.suite](args), args.rounds)
+    print_table(results, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
