@@ -11,7 +11,8 @@ have ``--tokens`` tokens (the mean InChI of the synthetic corpus is about that l
 decoding, <eos> is ruled out so that every search runs exactly ``--tokens`` steps: the worst
 case, and the same work for greedy and beam search.
 
-Each case runs in its own process (peak RSS is then that case's own) and is repeated
+Peak MB is the process's peak RSS on CPU, the peak of GPU memory allocated on a GPU. Each case
+runs in its own process (its peak is then its own) and is repeated
 ``--rounds`` times, interleaved with the other cases, so that a change in the machine's load
 falls on every case alike; ratios are taken within a round, then the median is reported.
 """
@@ -46,6 +47,7 @@ class Case:
     compile: bool = False
     threads: int = 0  # 0: torch's default (one per core)
     bf16: bool = False
+    device: str = "cpu"
     tokens: int = 100
     warmup: int = 2
     steps: int = 3
@@ -58,6 +60,7 @@ class Case:
         parts += ["compile"] if self.compile else []
         parts += [f"{self.threads} threads"] if self.threads else []
         parts += ["bf16"] if self.bf16 else []
+        parts += [self.device] if self.device != "cpu" else []
         return " ".join(parts)
 
 
@@ -88,7 +91,7 @@ def build(case: Case):
     images = torch.rand(case.batch_size, 1, case.image_size, case.image_size)
     tokens = torch.randint(4, VOCAB, (case.batch_size, case.tokens))
     tokens[:, 0] = 1  # <sos>
-    return net, images, tokens
+    return net.to(case.device), images.to(case.device), tokens.to(case.device)
 
 
 def step_function(case: Case, net, images, tokens):
@@ -96,18 +99,25 @@ def step_function(case: Case, net, images, tokens):
     import torch
     import torch.nn.functional as F
 
+    autocast = torch.autocast(torch.device(case.device).type, torch.bfloat16, enabled=case.bf16)
     if case.mode != "train":
         net.eval()
         width = {"greedy": 0, "beam1": 1, "beam4": 4}[case.mode]
-        if width == 0:
-            return lambda: net.greedy(images, max_length=case.tokens)
-        return lambda: net.beam(images, max_length=case.tokens, beam_width=width)
+
+        def decode_step() -> None:
+            with autocast:
+                if width == 0:
+                    net.greedy(images, max_length=case.tokens)
+                else:
+                    net.beam(images, max_length=case.tokens, beam_width=width)
+
+        return decode_step
     net.train()
     optimizer = torch.optim.AdamW(net.parameters(), lr=1e-4)
     forward = torch.compile(net) if case.compile else net
 
     def train_step() -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=case.bf16):
+        with autocast:
             logits = forward(images, tokens)
         loss = F.cross_entropy(logits.float().reshape(-1, VOCAB), tokens[:, 1:].reshape(-1))
         optimizer.zero_grad(set_to_none=True)
@@ -127,15 +137,27 @@ def measure(case: Case) -> tuple[float, float, str]:
         step = step_function(case, *build(case))
         for _ in range(case.warmup):
             step()
+        synchronize(case.device)
         start = time.perf_counter()
         for _ in range(case.steps):
             step()
+        synchronize(case.device)
         rate = case.steps * case.batch_size / (time.perf_counter() - start)
         error = ""
     except Exception as exc:  # a case that cannot run here (bf16 on this CPU) is a result too
         rate, error = float("nan"), f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if case.device.startswith("cuda"):
+        peak_mb = torch.cuda.max_memory_allocated() / 2**20  # GPU memory is the limit there
+    else:
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
     return rate, peak_mb, error
+
+
+def synchronize(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
 
 
 def run_rounds(cases: list[Case], rounds: int) -> list[Result]:
@@ -157,15 +179,25 @@ def run_rounds(cases: list[Case], rounds: int) -> list[Result]:
 # ---- the three suites ------------------------------------------------------------------------
 
 
+def common(args: argparse.Namespace) -> dict:
+    """The Case fields every suite takes from the command line."""
+    return {
+        "batch_size": args.batch_size,
+        "tokens": args.tokens,
+        "steps": args.steps,
+        "warmup": args.warmup,
+        "device": args.device,
+    }
+
+
 def train_cases(args: argparse.Namespace) -> list[Case]:
     return [
         Case(
             encoder=encoder,
             attention=decoder == "attention",
             image_size=size,
-            batch_size=args.batch_size,
-            tokens=args.tokens,
-            steps=args.steps,
+            bf16=args.bf16,
+            **common(args),
         )
         for encoder in args.encoders
         for decoder in args.decoders
@@ -178,15 +210,13 @@ def trick_cases(args: argparse.Namespace) -> list[Case]:
         encoder=args.encoders[0],
         attention=args.decoders[0] == "attention",
         image_size=args.sizes[0],
-        batch_size=args.batch_size,
-        tokens=args.tokens,
-        steps=args.steps,
+        **common(args),
     )
     cores = len(os.sched_getaffinity(0))
     variants = [
         base,
         dataclasses.replace(base, channels_last=True),
-        dataclasses.replace(base, compile=True, warmup=3),
+        dataclasses.replace(base, compile=True, warmup=base.warmup + 1),
         dataclasses.replace(base, bf16=True),
     ]
     variants += [dataclasses.replace(base, threads=n) for n in (1, cores)]
@@ -198,10 +228,8 @@ def decode_cases(args: argparse.Namespace) -> list[Case]:
         encoder=args.encoders[0],
         attention=args.decoders[0] == "attention",
         image_size=args.sizes[0],
-        batch_size=args.batch_size,
-        tokens=args.tokens,
-        steps=args.steps,
-        warmup=1,
+        bf16=args.bf16,
+        **common(args),
     )
     return [dataclasses.replace(base, mode=mode) for mode in ("greedy", "beam1", "beam4")]
 
@@ -217,7 +245,7 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
         f"{args.rounds} interleaved rounds, {cores} cores, load {os.getloadavg()[0]:.1f}\n"
     )
     baseline = results[0].rates
-    print("| case | images/s | per core | vs first | peak RSS MB | note |")
+    print("| case | images/s | per core | vs first | peak MB | note |")
     print("| --- | ---: | ---: | ---: | ---: | --- |")
     for result in results:
         rate = statistics.median(result.rates)
@@ -238,6 +266,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--tokens", type=int, default=100)
     parser.add_argument("--steps", type=int, default=3, help="timed steps per run")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--warmup", type=int, default=2, help="untimed steps per run")
+    parser.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine")
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast (train, decode)")
     return parser.parse_args(argv)
 
 

@@ -57,6 +57,8 @@ class StepClock:
 
     def tick(self, first_of_epoch: bool) -> None:
         """Call when a step ends; ``first_of_epoch`` marks the first step of an epoch."""
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()  # a GPU step has ended when its kernels have
         now = time.perf_counter()
         self.steps += 1
         if self.last is not None and not first_of_epoch and self.steps > self.warmup_steps:
@@ -136,9 +138,14 @@ def plain_pytorch(args: argparse.Namespace, shards: Path) -> list[float]:
     net = InChICaptioner(
         vocabulary=tokenizer.tokens,
         max_length=tokenizer.max_length,
-        encoder=EncoderConfig(name=args.encoder),
-        decoder=DecoderConfig(embed_dim=args.embed_dim, hidden_dim=args.hidden_dim),
+        encoder=EncoderConfig(name=args.encoder, channels_last=args.channels_last),
+        decoder=DecoderConfig(
+            attention=args.attention, embed_dim=args.embed_dim, hidden_dim=args.hidden_dim
+        ),
     ).net
+    device = torch.device("cuda" if args.accelerator == "gpu" else "cpu")
+    net.to(device)
+    bf16 = args.precision == "bf16-mixed"
     optimizer = torch.optim.AdamW(
         [
             {"params": net.encoder.parameters(), "lr": 1e-3},
@@ -150,10 +157,14 @@ def plain_pytorch(args: argparse.Namespace, shards: Path) -> list[float]:
     loader = datamodule.train_dataloader()
     while not clock.done:
         for batch_idx, batch in enumerate(loader):
-            tokens = batch["tokens"]  # (B, T)
-            logits = net(ink(batch["images"]), tokens)  # (B, T-1, V)
+            tokens = batch["tokens"].to(device, non_blocking=True)  # (B, T)
+            images = batch["images"].to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                logits = net(ink(images), tokens)  # (B, T-1, V)
             loss = F.cross_entropy(
-                logits.reshape(-1, logits.size(-1)), tokens[:, 1:].reshape(-1), ignore_index=PAD_ID
+                logits.float().reshape(-1, logits.size(-1)),
+                tokens[:, 1:].reshape(-1),
+                ignore_index=PAD_ID,
             )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -191,6 +202,10 @@ def cli_fit(args: argparse.Namespace, shards: Path, workdir: Path, ray_args: lis
         "--data.batch_size", str(args.batch_size),
         "--data.num_workers", str(args.loader_workers),
         "--model.encoder.name", args.encoder,
+        "--model.encoder.channels_last", str(args.channels_last).lower(),
+        "--model.decoder.attention", str(args.attention).lower(),
+        "--trainer.accelerator", args.accelerator,
+        "--trainer.precision", args.precision,
         "--model.decoder.embed_dim", str(args.embed_dim),
         "--model.decoder.hidden_dim", str(args.hidden_dim),
         "--trainer.max_time", "null",
@@ -235,7 +250,9 @@ def ensure_shards(args: argparse.Namespace) -> Path:
 def print_table(setups: list[Setup], args: argparse.Namespace) -> None:
     baseline = setups[0].rates
     print(
-        f"\n{args.encoder} at {args.image_size} px, batch {args.batch_size} per worker; "
+        f"\n{args.encoder} + {'attention' if args.attention else 'plain'} LSTM at "
+        f"{args.image_size} px, {args.accelerator}, {args.precision}"
+        f"{', channels_last' if args.channels_last else ''}, batch {args.batch_size} per worker; "
         f"each run: median of {args.windows} windows of {args.window_steps} steps after "
         f"{args.warmup_steps} warm-up steps; {args.rounds} interleaved rounds; "
         "load: 1-minute load average after each run\n"
@@ -259,6 +276,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=1500, help="images to draw if shards is empty")
     parser.add_argument("--image-size", type=int, default=128)
     parser.add_argument("--encoder", default="resnet18", choices=ENCODERS)
+    parser.add_argument("--attention", action="store_true", help="the attention LSTM decoder")
+    parser.add_argument("--channels-last", action="store_true", help="NHWC convolutions")
+    parser.add_argument("--accelerator", default="cpu", choices=["cpu", "gpu"])
+    parser.add_argument("--precision", default="32-true", choices=["32-true", "bf16-mixed"])
     parser.add_argument("--embed-dim", type=int, default=128)
     parser.add_argument("--hidden-dim", type=int, default=256)
     parser.add_argument("--batch-size", type=int, default=32, help="images per worker per step")
@@ -267,6 +288,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--window-steps", type=int, default=10)
     parser.add_argument("--windows", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved runs of each setup")
+    parser.add_argument("--prepare-only", action="store_true", help="build the shards and stop")
     parser.add_argument(
         "--only", default="abcd", help="setups to run besides (a), e.g. ab: plain vs Lightning"
     )
@@ -280,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     python_path = [bench_dir, os.environ.get("PYTHONPATH", "")]
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, python_path))
     shards = ensure_shards(args)
+    if args.prepare_only:
+        print(f"shards ready at {shards}")
+        return 0
     cpus = len(os.sched_getaffinity(0))
     setups = [
         Setup("(a) plain PyTorch loop", 0, cpus, lambda: plain_pytorch(args, shards)),
