@@ -9,6 +9,7 @@ from jsonargparse import Namespace
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
+from inchi_lightning.checkpoints import LastCheckpoint, check_checkpoint, checkpoint_to_load
 from inchi_lightning.data import InChIDataModule, QuickstartSettings, prepare_shards
 from inchi_lightning.module import InChICaptioner
 from inchi_lightning.submission import SubmissionWriter
@@ -19,7 +20,14 @@ class InChICLI(LightningCLI):
 
     The model's vocabulary and clean() parameters come from the shard directory when a run
     starts from nothing, and from the checkpoint's hyperparameters when ``--ckpt_path`` is given,
-    so a checkpoint alone is enough to predict.
+    so a checkpoint alone is enough to predict. Checkpoints are loaded with
+    ``weights_only=True`` unless ``--weights_only false`` is given, and a ``--ckpt_path`` file
+    that is not an inchi_lightning checkpoint is refused before anything is built.
+
+    Two checkpoint callbacks write to ``checkpoint.dirpath``: ``checkpoint`` keeps ``best.ckpt``
+    (lowest ``val/levenshtein``, judged right after each validation) and ``last_checkpoint``
+    keeps ``last.ckpt``, the latest state, every ``last_checkpoint.every_n_train_steps`` steps
+    or after each validation.
 
     With ``ray.num_workers >= 1``, fit, validate and test run on Ray Train workers
     (``distributed.py``), each building its Trainer from this same configuration; the outcome is
@@ -41,6 +49,10 @@ class InChICLI(LightningCLI):
             trainer_defaults=trainer_defaults,
         )
 
+    def init_parser(self, **kwargs: Any) -> LightningArgumentParser:
+        # No prefix matching: a misspelt option is an error naming it, never another option.
+        return super().init_parser(allow_abbrev=False, **kwargs)
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults(
@@ -50,15 +62,30 @@ class InChICLI(LightningCLI):
                 "checkpoint.enable_version_counter": False,
                 "checkpoint.monitor": "val/levenshtein",
                 "checkpoint.mode": "min",
-                "checkpoint.save_last": True,
+                # last.ckpt is LastCheckpoint's: ModelCheckpoint's own last follows new bests only.
+                "checkpoint.save_last": False,
             }
         )
+        parser.add_lightning_class_args(LastCheckpoint, "last_checkpoint")
+        parser.link_arguments("checkpoint.dirpath", "last_checkpoint.dirpath")
         parser.add_lightning_class_args(LearningRateMonitor, "lr_monitor")
         parser.add_lightning_class_args(SubmissionWriter, "submission")
         # Imported here: distributed.py builds on this class.
         from inchi_lightning.distributed import RaySettings
 
         parser.add_class_arguments(RaySettings, "ray")
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        if subcommand is None:
+            return
+        config = self.config[subcommand]
+        if config.get("weights_only") is None:
+            config.weights_only = True  # what Trainer.fit/validate/test/predict load with
+        checkpoint = checkpoint_to_load(config.get("ckpt_path"), config.checkpoint.dirpath)
+        if checkpoint is not None:
+            check_checkpoint(checkpoint)
 
     def before_instantiate_classes(self) -> None:
         config = self.config[self.subcommand]

@@ -1,10 +1,14 @@
 """The command line end to end: fit → checkpoint → validate → predict → score, in process."""
 
 import csv
+import functools
+import json
+import os
 import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from inchi_lightning.cli import main
 
@@ -66,7 +70,7 @@ def test_validate_prints_metrics(trained, tiny_shards, capsys):
 
 
 def test_checkpoint_alone_predicts_every_image_and_survives_bad_ones(
-    trained, tiny_raw, tmp_path, monkeypatch, capsys
+    trained, tiny_raw, tmp_path, monkeypatch, capsys, caplog
 ):
     monkeypatch.chdir(tmp_path)  # no config: nothing may depend on the working directory
     images = tmp_path / "images"
@@ -94,6 +98,8 @@ def test_checkpoint_alone_predicts_every_image_and_survives_bad_ones(
     assert by_id["broken"] == ""
     assert all(by_id[s.stem].startswith("InChI=1S/") for s in sources)
     assert "wrote 4 predictions" in capsys.readouterr().out
+    skipped = [r.getMessage() for r in caplog.records if "non-image" in r.getMessage()]
+    assert len(skipped) == 1 and "notes.txt" in skipped[0]
 
 
 def test_score_compares_a_submission_with_labels(tmp_path, capsys):
@@ -106,12 +112,123 @@ def test_score_compares_a_submission_with_labels(tmp_path, capsys):
     assert "mean Levenshtein 0.50" in out and "exact match 50.0%" in out
 
 
-def test_missing_shards_is_a_one_line_error(tmp_path, capsys):
-    code = main(["fit", "--config", CONFIG, "--data.shards", str(tmp_path / "none"),
+def one_line_error(capsys) -> str:
+    """The command's one ``error:`` line, its last on stderr, with no traceback.
+
+    (Log records and warnings may come before it: pytest and Lightning print those.)
+    """
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and err.strip().endswith(errors[0]) and "Traceback" not in err, err
+    return errors[0]
+
+
+@pytest.mark.parametrize("shards", ["none", "empty"])
+def test_missing_or_empty_shards_is_a_one_line_error(shards, tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    code = main(["fit", "--config", CONFIG, "--data.shards", str(tmp_path / shards),
                  "--data.quickstart", "null"])  # fmt: skip
     assert code == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: no preprocessed shards") and "\n" not in err
+    assert one_line_error(capsys).startswith("error: no preprocessed shards")
+
+
+def test_shards_with_another_vocabulary_are_refused(trained, tiny_shards, tmp_path, capsys):
+    other = tmp_path / "shards"
+    shutil.copytree(tiny_shards, other)
+    vocab = json.loads((other / "vocab.json").read_text())
+    vocab["tokens"].append("Xx")
+    (other / "vocab.json").write_text(json.dumps(vocab))
+    args = tiny_run_args(other, trained)
+    code = main(["validate", *args, "--ckpt_path", str(trained / "checkpoints" / "best.ckpt")])
+    assert code == 2
+    assert "does not match the model's" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("option", "yaml"),
+    [(["--trainer.max_epoch", "1"], None), ([], "modle:\n  lr: 0.1\n")],
+    ids=["option", "yaml-key"],
+)
+def test_a_misspelt_key_is_named_and_never_matched_to_another(option, yaml, tmp_path, capsys):
+    if yaml:
+        (tmp_path / "typo.yaml").write_text(yaml)
+        option = ["--config", str(tmp_path / "typo.yaml")]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", CONFIG, *option])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    # jsonargparse's own usage + error; no prefix matching of max_epoch to max_epochs
+    assert ("max_epoch" if not yaml else "modle") in err and "Traceback" not in err
+
+
+class RunsCode:
+    """Unpickling this creates a file: what loading an untrusted pickle could do."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
+def write_bad_checkpoint(kind: str, path: Path, good: Path) -> None:
+    if kind == "random bytes":
+        path.write_bytes(os.urandom(4096))
+    elif kind == "truncated":
+        path.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    elif kind == "state dict":
+        torch.save({"weight": torch.zeros(2)}, path)
+    elif kind == "foreign":
+        torch.save({"state_dict": {"w": torch.zeros(2)}, "hyper_parameters": {"lr": 1}}, path)
+    elif kind == "pickled object":
+        payload = torch.load(good, weights_only=True)
+        payload["extra"] = RunsCode(path.with_name("ran"))
+        torch.save(payload, path)
+
+
+@pytest.mark.parametrize(
+    ("kind", "message"),
+    [
+        ("random bytes", "corrupted"),
+        ("truncated", "corrupted"),
+        ("state dict", "no Lightning model weights"),
+        ("foreign", "no InChI vocabulary"),
+        ("pickled object", "pickled objects"),
+    ],
+)
+def test_a_bad_checkpoint_is_refused_in_one_line(kind, message, trained, tmp_path, capsys):
+    ckpt = tmp_path / "model.ckpt"
+    write_bad_checkpoint(kind, ckpt, trained / "checkpoints" / "best.ckpt")
+    code = main(["predict", "--ckpt_path", str(ckpt), "--data.predict_dir", str(tmp_path),
+                 "--trainer.logger", "false"])  # fmt: skip
+    assert code == 2
+    err = one_line_error(capsys)
+    assert f"{ckpt} is not an inchi_lightning checkpoint" in err and message in err
+    assert not (tmp_path / "ran").exists()
+
+
+def test_a_corrupted_last_checkpoint_is_refused_before_resuming(tiny_shards, tmp_path, capsys):
+    (tmp_path / "checkpoints").mkdir()
+    (tmp_path / "checkpoints" / "last.ckpt").write_bytes(b"PK\x03\x04 cut short")
+    code = main(["fit", *tiny_run_args(tiny_shards, tmp_path), "--ckpt_path", "last"])
+    assert code == 2
+    assert "last.ckpt is not an inchi_lightning checkpoint" in one_line_error(capsys)
+
+
+def test_every_command_loads_checkpoints_weights_only(trained, tiny_shards, monkeypatch):
+    from lightning.pytorch import Trainer
+
+    calls = []
+
+    @functools.wraps(Trainer.validate)  # keeps the signature LightningCLI reads its options from
+    def validate(self, **kwargs):
+        calls.append(kwargs)
+        return []
+
+    monkeypatch.setattr(Trainer, "validate", validate)
+    args = tiny_run_args(tiny_shards, trained)
+    assert main(["validate", *args, "--ckpt_path", str(trained / "checkpoints" / "last.ckpt")]) == 0
+    assert calls[0]["weights_only"] is True
 
 
 def test_print_config_shows_the_model_and_data_sections(capsys):

@@ -1,0 +1,100 @@
+"""Checkpoint files: ``last.ckpt`` for resuming, and the check that a file is one of ours.
+
+Every checkpoint is read with ``torch.load(weights_only=True)``: tensors and plain values only,
+so a file that would need arbitrary unpickling (which can run code) is refused, never executed.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+LAST_NAME = "last"
+# ckpt_path values that Lightning resolves itself, from the checkpoint callbacks' directories.
+LIGHTNING_CKPT_KEYWORDS = ("last", "best", "hpc")
+
+
+class LastCheckpoint(ModelCheckpoint):
+    """``last.ckpt``: the latest training state, which ``fit --ckpt_path last`` resumes from.
+
+    Rewritten after every validation, or every ``every_n_train_steps`` optimizer steps when that
+    is set (then an interrupted long epoch loses at most that many steps), and once more when
+    training ends between two saves (``max_steps``, ``max_time``).
+
+    Args:
+        dirpath: the directory; the CLI links it to ``checkpoint.dirpath``.
+        every_n_train_steps: steps between saves; 0 saves after each validation instead.
+    """
+
+    def __init__(self, dirpath: str | None = None, every_n_train_steps: int = 0) -> None:
+        # No monitor and top-1: every save replaces the one file, named last.ckpt.
+        super().__init__(
+            dirpath=dirpath,
+            filename=LAST_NAME,
+            monitor=None,
+            save_top_k=1,
+            save_last=False,
+            enable_version_counter=False,
+            every_n_train_steps=every_n_train_steps or None,
+        )
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_end(trainer, pl_module)
+        if not self._should_skip_saving_checkpoint(trainer):
+            self._save_topk_checkpoint(trainer, self._monitor_candidates(trainer))
+
+
+def checkpoint_to_load(ckpt_path: str | None, dirpath: str | None) -> Path | None:
+    """The local file that a ``--ckpt_path`` value makes Lightning load, where we can tell.
+
+    ``last`` is ``DIRPATH/last.ckpt`` (None before the first save: the run starts afresh);
+    ``best``, ``hpc``, registry names and URLs are Lightning's to resolve (None).
+    """
+    if not ckpt_path:
+        return None
+    if ckpt_path == LAST_NAME:
+        last = Path(dirpath or ".", f"{LAST_NAME}.ckpt")
+        return last if last.is_file() else None
+    if (
+        ckpt_path in LIGHTNING_CKPT_KEYWORDS
+        or ckpt_path.startswith("registry")
+        or ("://" in ckpt_path)
+    ):
+        return None
+    return Path(ckpt_path)
+
+
+def check_checkpoint(path: str | Path) -> None:
+    """Refuse, with a one-line error, any file that is not a readable inchi_lightning checkpoint.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is corrupted, holds pickled objects, or is not an inchi_lightning
+            checkpoint (a plain state dict, another project's checkpoint).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint {path} does not exist")
+    not_ours = f"{path} is not an inchi_lightning checkpoint"
+    # torch.save writes a zip archive; a truncated or garbled file has no readable directory.
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"{not_ours}: not a PyTorch checkpoint, or a corrupted one")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except pickle.UnpicklingError as exc:
+        raise ValueError(
+            f"{not_ours}: it holds pickled objects other than tensors and plain values, which "
+            "are never loaded since loading them can run code"
+        ) from exc
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise ValueError(f"{not_ours}: unreadable ({str(exc).splitlines()[0]})") from exc
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise ValueError(f"{not_ours}: it holds no Lightning model weights")
+    hparams = checkpoint.get("hyper_parameters")
+    if not isinstance(hparams, dict) or not hparams.get("vocabulary"):
+        raise ValueError(f"{not_ours}: its hyperparameters have no InChI vocabulary")
