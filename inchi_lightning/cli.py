@@ -25,6 +25,8 @@ commands:
   evaluate    score a checkpoint on a labelled image set, before and after RDKit post-processing
 
 `python -m inchi_lightning <command> --help` explains each command's options.
+Interrupted? Run synth and preprocess again as they were; fit again with --ckpt_path last
+(--last_checkpoint.every_n_train_steps N saves last.ckpt every N steps).
 Set INCHI_LIGHTNING_DEBUG=1 to see full tracebacks instead of one-line errors.
 """
 
