@@ -6,6 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from jsonargparse import Namespace
+from lightning import Trainer
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
@@ -103,6 +104,16 @@ class InChICLI(LightningCLI):
         # On Ray, every worker builds the model, data and Trainer from this configuration.
         if not self._runs_on_ray():
             super().instantiate_classes()
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        trainer = super().instantiate_trainer(**kwargs)
+        if not trainer.loggers:
+            # --trainer.logger false: no learning rates to log, and LearningRateMonitor would
+            # refuse to start.
+            trainer.callbacks = [
+                c for c in trainer.callbacks if not isinstance(c, LearningRateMonitor)
+            ]
+        return trainer
 
     def _run_subcommand(self, subcommand: str) -> None:
         if not self._runs_on_ray():

@@ -44,6 +44,13 @@ def trained(tiny_shards, tmp_path_factory) -> Path:
     return tmp_path
 
 
+def test_fit_runs_without_a_logger(tiny_shards, tmp_path):
+    # The learning-rate monitor has nothing to log to, and must not stop the run.
+    args = [*tiny_run_args(tiny_shards, tmp_path), "--trainer.logger", "false"]
+    assert main(["fit", *args, "--trainer.limit_train_batches", "1"]) == 0
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+
+
 def test_help_lists_every_command(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
