@@ -400,7 +400,9 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(processed, tmp_path):
         assert shard_files_of(killed / shard) == shard_files_of(out / shard)
     assert len(ShardSet(killed / "train")) <= manifest["splits"]["train"]
     rerun = preprocess(manifest["input"], killed, **SETTINGS)
-    assert rerun["run"]["shards_resumed"] == len(finished)
+    # >=: a Ray worker outside the killed process group may finish its task as it goes down;
+    # its shard is complete and byte for byte the one the re-run would write.
+    assert rerun["run"]["shards_resumed"] >= len(finished)
     assert shard_files(killed) == shard_files(out)  # leftover temporary directories included
 
 
