@@ -84,6 +84,8 @@ class InChICLI(LightningCLI):
         config = self.config[subcommand]
         if config.get("weights_only") is None:
             config.weights_only = True  # what Trainer.fit/validate/test/predict load with
+        if subcommand == "predict" and config.get("return_predictions") is None:
+            config.return_predictions = False  # SubmissionWriter has written every batch
         checkpoint = checkpoint_to_load(config.get("ckpt_path"), config.checkpoint.dirpath)
         if checkpoint is not None:
             check_checkpoint(checkpoint)

@@ -5,49 +5,74 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import lightning as L
 from lightning.pytorch.callbacks import BasePredictionWriter
 
-
-def write_submission(rows: list[dict[str, Any]], path: str | os.PathLike) -> Path:
-    """Write ``rows`` (dicts with ``image_id`` and ``InChI``) atomically, in the given order."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["image_id", "InChI"])
-        writer.writerows((row["image_id"], row["InChI"]) for row in rows)
-    os.replace(tmp, path)
-    return path
+HEADER = ("image_id", "InChI")
 
 
 class SubmissionWriter(BasePredictionWriter):
-    """Collects ``predict`` results and writes the submission CSV once the run ends.
+    """Appends each batch's predictions to the submission CSV as they come.
+
+    Memory stays flat however many images there are (the CLI also runs predict with
+    ``return_predictions`` false). Rows go to a temporary file beside ``output`` that takes its
+    name only when the run completes, so an interrupted run never leaves a partial submission
+    under that name. Rows are written by the global-zero process (predict runs in one process).
 
     Args:
         output: the CSV to write.
     """
 
     def __init__(self, output: str = "submission.csv") -> None:
-        super().__init__(write_interval="epoch")
+        super().__init__(write_interval="batch")
         self.output = output
+        self._handle: TextIO | None = None
+        self._rows = self._unreadable = 0
 
-    def write_on_epoch_end(
+    @property
+    def _partial(self) -> Path:
+        path = Path(self.output)
+        return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+    def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.is_global_zero:
+            return
+        self._partial.parent.mkdir(parents=True, exist_ok=True)
+        self._handle = self._partial.open("w", newline="")
+        csv.writer(self._handle).writerow(HEADER)
+        self._rows = self._unreadable = 0
+
+    def write_on_batch_end(
         self,
         trainer: L.Trainer,
         pl_module: L.LightningModule,
-        predictions: list[Any],
-        batch_indices: list[Any],
+        prediction: list[dict[str, Any]],
+        batch_indices: Any,
+        batch: Any,
+        batch_idx: int,
+        dataloader_idx: int,
     ) -> None:
-        rows = [row for batch in predictions for row in batch]
-        if not trainer.is_global_zero:
+        if self._handle is None:
             return
-        path = write_submission(rows, self.output)
-        failed = sum(1 for row in rows if not row["InChI"])
-        print(
-            f"wrote {len(rows)} predictions to {path}"
-            + (f" ({failed} unreadable)" if failed else "")
-        )
+        csv.writer(self._handle).writerows((row["image_id"], row["InChI"]) for row in prediction)
+        self._rows += len(prediction)
+        self._unreadable += sum(1 for row in prediction if not row["InChI"])
+
+    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._handle is None:
+            return
+        self._handle.close()
+        self._handle = None
+        os.replace(self._partial, self.output)
+        note = f" ({self._unreadable} unreadable)" if self._unreadable else ""
+        print(f"wrote {self._rows} predictions to {self.output}{note}")
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+            self._partial.unlink(missing_ok=True)

@@ -238,6 +238,22 @@ def test_every_command_loads_checkpoints_weights_only(trained, tiny_shards, monk
     assert calls[0]["weights_only"] is True
 
 
+def test_predict_keeps_no_predictions_in_memory(trained, tmp_path, monkeypatch):
+    from lightning.pytorch import Trainer
+
+    calls = []
+
+    @functools.wraps(Trainer.predict)  # keeps the signature LightningCLI reads its options from
+    def predict(self, **kwargs):
+        calls.append(kwargs)
+
+    monkeypatch.setattr(Trainer, "predict", predict)
+    best = str(trained / "checkpoints" / "best.ckpt")
+    args = ["--data.predict_dir", str(tmp_path), "--trainer.logger", "false"]
+    assert main(["predict", "--ckpt_path", best, *args]) == 0
+    assert calls[0]["return_predictions"] is False  # SubmissionWriter wrote them batch by batch
+
+
 def test_print_config_shows_the_model_and_data_sections(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", "--config", CONFIG, "--print_config"])
