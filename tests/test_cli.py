@@ -54,7 +54,8 @@ def test_fit_runs_without_a_logger(tiny_shards, tmp_path):
 def test_help_lists_every_command(capsys):
     assert main(["--help"]) == 0
     out = capsys.readouterr().out
-    for command in ["synth", "preprocess", "fit", "validate", "test", "predict", "score"]:
+    commands = ["synth", "preprocess", "fit", "validate", "test", "predict", "score", "evaluate"]
+    for command in commands:
         assert f"  {command} " in out
 
 
