@@ -261,3 +261,11 @@ def test_print_config_shows_the_model_and_data_sections(capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert "encoder:" in out and "quickstart:" in out and "checkpoint:" in out
+
+
+@pytest.mark.parametrize("config", sorted(Path(CONFIG).parent.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_parses(config, capsys):
+    # A renamed option would otherwise break a config only when someone runs it.
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", str(config), "--print_config"])
+    assert exit_info.value.code == 0
