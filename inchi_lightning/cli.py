@@ -33,6 +33,17 @@ Set INCHI_LIGHTNING_DEBUG=1 to see full tracebacks instead of one-line errors.
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 
 
+def user_error(exc: Exception) -> int:
+    """Report a user's mistake as one ``error:`` line on stderr; returns the exit status, 2.
+
+    With ``INCHI_LIGHTNING_DEBUG`` set, ``exc`` is raised again instead, with its traceback.
+    """
+    if os.environ.get("INCHI_LIGHTNING_DEBUG"):
+        raise exc
+    print(f"error: {exc}", file=sys.stderr)
+    return 2
+
+
 def run_lightning(argv: list[str] | None) -> int:
     """Run a LightningCLI subcommand; user errors become one line on stderr and exit code 2."""
     from inchi_lightning.lightning_cli import InChICLI
@@ -40,10 +51,7 @@ def run_lightning(argv: list[str] | None) -> int:
     try:
         InChICLI(args=argv)
     except (FileNotFoundError, ValueError) as exc:
-        if os.environ.get("INCHI_LIGHTNING_DEBUG"):
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return user_error(exc)
     return 0
 
 

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import cpdist
 
+from inchi_lightning.cli import user_error
+
 if TYPE_CHECKING:
     from inchi_lightning.chem import PostProcessed
 
@@ -223,10 +225,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         )
         path = write_samples(samples, args.out)
     except (OSError, ValueError) as exc:
-        if os.environ.get("INCHI_LIGHTNING_DEBUG"):
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return user_error(exc)
     warning = unreadable_warning(samples)
     if warning:
         print(warning, file=sys.stderr)

@@ -24,7 +24,6 @@ import json
 import logging
 import os
 import socket
-import sys
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
@@ -34,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from inchi_lightning.cli import user_error
 from inchi_lightning.imaging import CleanParams, ImageError, clean, read_gray
 from inchi_lightning.shards import (
     MANIFEST_FILE,
@@ -618,10 +618,7 @@ def main(argv: list[str] | None = None) -> int:
             num_cpus=args.num_cpus,
         )
     except InputError as error:
-        if os.environ.get("INCHI_LIGHTNING_DEBUG"):
-            raise
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return user_error(error)
     print(summary(manifest, args.output))
     return 0
 

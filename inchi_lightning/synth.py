@@ -26,7 +26,6 @@ import logging
 import math
 import multiprocessing
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -40,6 +39,7 @@ import numpy as np
 from tqdm import tqdm
 
 from inchi_lightning import chem, drawing
+from inchi_lightning.cli import user_error
 
 logger = logging.getLogger(__name__)
 
@@ -792,10 +792,7 @@ def main(argv: list[str] | None = None) -> int:
             patent_fraction=args.patent_fraction,
         )
     except (FileNotFoundError, ValueError) as exc:
-        if os.environ.get("INCHI_LIGHTNING_DEBUG"):
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return user_error(exc)
     print(
         f"{report.out_dir / LABELS_NAME}: {report.rows} images "
         f"({report.written} drawn now, {report.skipped_existing} already there, "
