@@ -4,7 +4,6 @@ cleans them, decoded, and post-processed with RDKit (``evaluate`` scores the out
 from __future__ import annotations
 
 import logging
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from inchi_lightning.checkpoints import check_checkpoint
 from inchi_lightning.chem import postprocess
 from inchi_lightning.data import ImageFolderDataset, collate_images
 from inchi_lightning.evaluate import Sample
@@ -64,13 +64,12 @@ def load_captioner(ckpt_path: str | Path) -> InChICaptioner:
         FileNotFoundError: no file at ``ckpt_path``.
         ValueError: the file is not a checkpoint of this project's model.
     """
-    if not Path(ckpt_path).is_file():
-        raise FileNotFoundError(f"no checkpoint at {ckpt_path}")
+    check_checkpoint(ckpt_path)  # the same one-line refusals as fit/validate/test/predict
     try:
         model = InChICaptioner.load_from_checkpoint(
             ckpt_path, map_location="cpu", weights_only=True
         )
-    except (pickle.UnpicklingError, RuntimeError, EOFError, KeyError, ValueError) as exc:
+    except (RuntimeError, KeyError, ValueError) as exc:  # ours, but not this model's weights
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"{ckpt_path} is not a usable checkpoint: {reason}") from exc
     return model.eval()
