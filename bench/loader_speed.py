@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from rounds import interleaved
+
 H100_IMAGES_PER_S = 3100  # ResNet50 + plain LSTM, 224 px, bf16 (issue 6's figure)
 NODE_LOADER_PROCESSES = 15  # a 16-core node, one core left to the training process
 
@@ -48,11 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     settings = [(w, False) for w in args.workers]
     settings += [(w, True) for w in args.workers if w > 0 and args.pin_memory]
     rates: dict[tuple[int, bool], list[float]] = {s: [] for s in settings}
-    for round_index in range(args.rounds):
-        shift = round_index % len(settings)
-        for workers, pin in settings[shift:] + settings[:shift]:
-            rate = loader_rate(Path(args.shards), workers, pin, args.batches, args.batch_size)
-            rates[(workers, pin)].append(rate)
+    for workers, pin in interleaved(settings, args.rounds):
+        rate = loader_rate(Path(args.shards), workers, pin, args.batches, args.batch_size)
+        rates[(workers, pin)].append(rate)
     size = Path(args.shards).name
     print(
         f"\n`python bench/loader_speed.py {' '.join(sys.argv[1:])}` ({size}): median of "

@@ -30,6 +30,8 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 
+from rounds import interleaved, median_ratio
+
 VOCAB = 101  # the synthetic corpus's vocabulary size, specials included
 EOS_ID = 2
 
@@ -163,16 +165,14 @@ def synchronize(device: str) -> None:
 def run_rounds(cases: list[Case], rounds: int) -> list[Result]:
     results = [Result(case) for case in cases]
     spawn = get_context("spawn")
-    for round_index in range(rounds):
-        shift = round_index % len(results)
-        for result in results[shift:] + results[:shift]:
-            # One process per run: peak RSS and warm caches belong to this case alone.
-            with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-                rate, peak_mb, error = pool.submit(measure, result.case).result()
-            result.rates.append(rate)
-            result.peak_mb = max(result.peak_mb, peak_mb)
-            result.error = result.error or error
-            print(f"  {result.case.label}: {rate:.2f} images/s {error}", file=sys.stderr)
+    for result in interleaved(results, rounds):
+        # One process per run: peak RSS and warm caches belong to this case alone.
+        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
+            rate, peak_mb, error = pool.submit(measure, result.case).result()
+        result.rates.append(rate)
+        result.peak_mb = max(result.peak_mb, peak_mb)
+        result.error = result.error or error
+        print(f"  {result.case.label}: {rate:.2f} images/s {error}", file=sys.stderr)
     return results
 
 
@@ -248,11 +248,10 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
     print("| case | images/s | per core | vs first | peak MB | note |")
     print("| --- | ---: | ---: | ---: | ---: | --- |")
     for result in results:
-        rate = statistics.median(result.rates)
-        ratios = [r / b for r, b in zip(result.rates, baseline, strict=True)]
+        rate, ratio = statistics.median(result.rates), median_ratio(result.rates, baseline)
         print(
             f"| {result.case.label} | {rate:.2f} | {rate / cores:.2f} "
-            f"| {statistics.median(ratios):.2f} | {result.peak_mb:.0f} | {result.error} |"
+            f"| {ratio:.2f} | {result.peak_mb:.0f} | {result.error} |"
         )
 
 

@@ -37,6 +37,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback
+from rounds import interleaved, median_ratio
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "quickstart.yaml"
@@ -260,13 +261,12 @@ def print_table(setups: list[Setup], args: argparse.Namespace) -> None:
     print("| setup | workers x CPUs | images/s (median) | rounds (min-max) | vs (a) | load |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")
     for setup in setups:
-        ratios = [rate / base for rate, base in zip(setup.rates, baseline, strict=True)]
         spread = f"{min(setup.rates):.1f}-{max(setup.rates):.1f}"
         loads = f"{min(setup.loads):.1f}-{max(setup.loads):.1f}"
         print(
             f"| {setup.label} | {max(setup.workers, 1)} x {setup.cpus_per_worker} "
             f"| {statistics.median(setup.rates):.1f} | {spread} "
-            f"| {statistics.median(ratios):.2f} | {loads} |"
+            f"| {median_ratio(setup.rates, baseline):.2f} | {loads} |"
         )
 
 
@@ -313,10 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         Setup("(d) Ray Train", 2, 1, lambda: cli_rates(args, shards, 2, 1)),
     ]
     setups = [s for s in setups if s.label[1] in "a" + args.only]  # (a) is the baseline
-    for round_index in range(args.rounds):
-        shift = round_index % len(setups)
-        for setup in setups[shift:] + setups[:shift]:
-            setup.run()
+    for setup in interleaved(setups, args.rounds):
+        setup.run()
     print_table(setups, args)
     return 0
 

@@ -1,0 +1,27 @@
+"""Interleaved benchmark rounds, shared by the bench scripts.
+
+A benchmark that measures setup A, then B, then C credits any change in the machine's load to
+whichever setup ran at the time. Running every setup once per round, each round starting one
+setup later, spreads such a change over all of them; ratios are then taken within a round.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterator, Sequence
+from typing import TypeVar
+
+T = TypeVar("T")
+
+
+def interleaved(items: Sequence[T], rounds: int) -> Iterator[T]:
+    """Every item once per round, round r starting at item r: a b c, b c a, c a b, ..."""
+    items = list(items)
+    for round_index in range(rounds):
+        shift = round_index % len(items)
+        yield from items[shift:] + items[:shift]
+
+
+def median_ratio(values: Sequence[float], baseline: Sequence[float]) -> float:
+    """The median over rounds of ``values[r] / baseline[r]``."""
+    return statistics.median(v / b for v, b in zip(values, baseline, strict=True))
