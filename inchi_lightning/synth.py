@@ -397,19 +397,25 @@ def image_path(out_dir: Path, image_id: str) -> Path:
 # ---------------------------------------------------------------------------------------------
 
 
+def temporary_path(path: Path) -> Path:
+    """Where ``path`` is written before it is renamed into place (hidden, ``TEMP_SUFFIX``);
+    a killed run's leftovers are found by this name."""
+    return path.with_name(f".{path.name}{TEMP_SUFFIX}")
+
+
 def write_png_atomically(path: Path, image: np.ndarray) -> None:
     """Write binary ``image`` as a 1-bit PNG that appears at ``path`` only when complete."""
     ok, encoded = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_BILEVEL, 1])
     if not ok:
         raise OSError(f"OpenCV could not encode {path.name}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}{TEMP_SUFFIX}")
+    temporary = temporary_path(path)
     temporary.write_bytes(encoded.tobytes())
     os.replace(temporary, path)
 
 
 def _write_labels_atomically(path: Path, rows: Iterable[tuple[str, str]]) -> None:
-    temporary = path.with_name(f".{path.name}{TEMP_SUFFIX}")
+    temporary = temporary_path(path)
     with temporary.open("w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["image_id", "InChI"])
@@ -454,7 +460,7 @@ def _check_settings(out_dir: Path, patent_fraction: float) -> None:
 
 def _record_settings(out_dir: Path, patent_fraction: float) -> None:
     record_path = out_dir / SETTINGS_RECORD_NAME
-    temporary = record_path.with_name(f".{record_path.name}{TEMP_SUFFIX}")
+    temporary = temporary_path(record_path)
     temporary.write_text(json.dumps({"patent_fraction": patent_fraction}) + "\n")
     os.replace(temporary, record_path)
 

@@ -114,7 +114,7 @@ def test_resume_keeps_finished_images_and_matches_an_uninterrupted_run(
     pngs = sorted((out_dir / "train").rglob("*.png"))
     for png in pngs[::4]:
         png.unlink()
-    stray = pngs[0].with_name(f".{pngs[0].name}{synth.TEMP_SUFFIX}")
+    stray = synth.temporary_path(pngs[0])
     stray.write_bytes(b"\x89PNG half")
     (out_dir / synth.LABELS_NAME).unlink()
 
