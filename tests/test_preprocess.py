@@ -32,6 +32,7 @@ from inchi_lightning.preprocess import (
 )
 from inchi_lightning.shards import ShardSet
 from inchi_lightning.tokenizer import InChITokenizer
+from tests.files import file_tree
 
 PARAMS = CleanParams(image_size=48)
 SETTINGS = dict(clean_params=PARAMS, shard_size=25, val_fraction=0.2, progress=False)
@@ -241,7 +242,7 @@ def test_ray_workers_did_the_work(processed):
 
 def shard_files(out: Path) -> dict[str, bytes]:
     """Every file's bytes, the manifest without its ``run`` record (times, workers)."""
-    files = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    files = file_tree(out)
     manifest = json.loads(files.pop("manifest.json"))
     manifest.pop("run")
     return {**files, "manifest.json": json.dumps(manifest).encode()}

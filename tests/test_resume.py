@@ -21,6 +21,7 @@ from lightning.pytorch.callbacks import Callback
 
 from inchi_lightning import synth
 from inchi_lightning.cli import main
+from tests.files import file_tree
 from tests.test_cli import tiny_run_args
 
 ROOT = Path(__file__).parents[1]
@@ -135,11 +136,4 @@ def test_synth_killed_and_rerun_equals_an_uninterrupted_run(tmp_path):
     ids = [line.split(",", 1)[0] for line in labels]
     assert len(ids) == len(set(ids)) == 40
     assert len({line.split(",", 1)[1] for line in labels}) == 40
-    assert tree(killed) == tree(reference)
-
-
-def tree(root: Path) -> dict[str, bytes]:
-    """Every file under ``root`` (hidden ones included) by relative path, with its bytes."""
-    return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-    }
+    assert file_tree(killed) == file_tree(reference)

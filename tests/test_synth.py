@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from inchi_lightning import chem, drawing, synth
+from tests.files import file_tree
 
 N = 40
 SEED = 3
@@ -34,13 +35,6 @@ MOLECULES = [
 def _write_lines(path: Path, lines: list[str]) -> Path:
     path.write_text("\n".join(lines) + "\n")
     return path
-
-
-def _tree(root: Path) -> dict[str, bytes]:
-    """Every file under ``root`` by relative path, with its bytes."""
-    return {
-        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
-    }
 
 
 def _labels(out_dir: Path) -> list[dict[str, str]]:
@@ -94,7 +88,7 @@ def test_same_seed_is_byte_identical_with_a_process_pool(
         tmp_path, N, seed=SEED, smiles_file=smiles_file, num_workers=2, progress=False
     )
     assert report.written == N
-    assert _tree(tmp_path) == _tree(reference)
+    assert file_tree(tmp_path) == file_tree(reference)
 
 
 def test_another_seed_gives_another_dataset(
@@ -123,7 +117,7 @@ def test_resume_keeps_finished_images_and_matches_an_uninterrupted_run(
     deleted = len(pngs[::4])
     assert (report.written, report.skipped_existing) == (deleted, N - deleted)
     assert report.stray_temporaries_removed == 1
-    assert _tree(out_dir) == _tree(reference)
+    assert file_tree(out_dir) == file_tree(reference)
 
 
 def test_a_folder_holding_other_molecules_is_refused(reference: Path, tmp_path: Path) -> None:
@@ -313,12 +307,12 @@ def test_patent_fraction_mixes_both_styles_deterministically(
         synth.synthesise(
             out_dir, n, seed=SEED, smiles_file=smiles_file, num_workers=0, patent_fraction=0.5
         )
-    mixed = _tree(runs[0])
-    assert mixed == _tree(runs[1])
+    mixed = file_tree(runs[0])
+    assert mixed == file_tree(runs[1])
     kinds = [synth.style_kind(SEED, index, 0.5) for index in range(n)]
     assert set(kinds) == {"bms", "patent"}
     # Same plan as the BMS-only reference; only the patent images are drawn differently.
-    plain = _tree(reference)
+    plain = file_tree(reference)
     for index, row in enumerate(_labels(runs[0])):
         path = str(synth.image_path(Path(), row["image_id"]))
         image = cv2.imdecode(np.frombuffer(mixed[path], np.uint8), cv2.IMREAD_UNCHANGED)
