@@ -6,7 +6,8 @@ every accepted sample of every split decodes back to its label. Images are read 
 Ray tasks, one per shard, a bounded number in flight; a task writes its shard itself, so only
 paths and reject rows, never image arrays, go through the object store. The shard plan
 depends only on the input and the settings, so a re-run skips finished shards and ends with
-the same bytes as one uninterrupted run.
+the same bytes as one uninterrupted run. With ``processes`` the same tasks run in local worker
+processes instead, for a machine without Ray.
 
 Ray's session files go to ``$RAY_TMPDIR/ray`` (Ray's own variable; default ``/tmp/ray``). With
 ``address`` (a running cluster), input and output must be paths that every node sees.
@@ -22,11 +23,13 @@ import functools
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import socket
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,6 +57,7 @@ from inchi_lightning.tokenizer import PREFIX, InChITokenizer, tokenize
 
 log = logging.getLogger(__name__)
 
+CPU_KINDS = {"ray": "Ray CPUs", "processes": "worker processes"}
 PARSE_CHUNK = 2000  # labels per RDKit task: big enough to amortise a task, small for balance
 
 
@@ -197,39 +201,39 @@ def accept_labels(
     rows: Sequence[Row],
     given: InChITokenizer | None,
     split: Callable[[str], str],
-    max_in_flight: int,
+    tasks: Tasks,
     progress: bool,
 ) -> tuple[list[Row], InChITokenizer, list[Reject]]:
-    """Every label check before any image work: ids and tokenizer on the driver, RDKit in Ray
-    tasks, then the vocabulary (``given``, or built from the training rows that passed).
+    """Every label check before any image work: ids and tokenizer on the driver, RDKit in
+    ``tasks``, then the vocabulary (``given``, or built from the training rows that passed).
 
     Returns the accepted rows, the vocabulary and the rejects.
     """
     candidates, rejects = check_labels(rows)
-    parsed, unparsable = check_with_rdkit(candidates, max_in_flight, progress)
+    parsed, unparsable = check_with_rdkit(candidates, tasks, progress)
     vocabulary = given or build_vocabulary(parsed, split)
     accepted, unknown = check_vocabulary(parsed, vocabulary)
     return accepted, vocabulary, rejects + unparsable + unknown
 
 
 def unparsable_positions(inchis: Sequence[str]) -> list[int]:
-    """Positions in ``inchis`` of the labels that RDKit cannot read (runs in a Ray task)."""
+    """Positions in ``inchis`` of the labels that RDKit cannot read (runs in a task)."""
     from inchi_lightning.chem import mol_from_inchi
 
     return [i for i, inchi in enumerate(inchis) if mol_from_inchi(inchi) is None]
 
 
 def check_with_rdkit(
-    rows: list[Row], max_in_flight: int, progress: bool
+    rows: list[Row], tasks: Tasks, progress: bool
 ) -> tuple[list[Row], list[Reject]]:
-    """``rows`` split into those RDKit parses and rejects, parsed in parallel Ray tasks."""
+    """``rows`` split into those RDKit parses and rejects, parsed in parallel ``tasks``."""
     from tqdm import tqdm
 
     chunks = [rows[i : i + PARSE_CHUNK] for i in range(0, len(rows), PARSE_CHUNK)]
     calls = [([row.inchi for row in chunk],) for chunk in chunks]
     bad: set[int] = set()
     with tqdm(total=len(rows), desc="parsing labels", unit="label", disable=not progress) as bar:
-        for index, positions in run_bounded(unparsable_positions, calls, max_in_flight):
+        for index, positions in run_bounded(tasks, unparsable_positions, calls, 2 * tasks.cpus):
             bad.update(chunks[index][p].row for p in positions)
             bar.update(len(chunks[index]))
     rejects = [(r.row, r.image_id, "unparsable InChI (RDKit)") for r in rows if r.row in bad]
@@ -289,13 +293,13 @@ class ShardResult:
 
     path: str
     rejects: list[Reject]
-    worker: str  # host:pid of the Ray worker
+    worker: str  # host:pid of the Ray worker or process
 
 
 def build_shard(
     output_dir: str, task: ShardTask, layout: Layout, clean_params: CleanParams
 ) -> ShardResult:
-    """Read and clean the images of ``task`` and write its shard (runs in a Ray task).
+    """Read and clean the images of ``task`` and write its shard (runs in a task).
 
     Rows whose image is missing, unreadable or empty become rejects: the shard holds the rest.
     """
@@ -323,26 +327,81 @@ def build_shard(
     return ShardResult(str(path), rejects, f"{socket.gethostname()}:{os.getpid()}")
 
 
-def run_bounded(
-    function: Callable, calls: Sequence[tuple], max_in_flight: int
-) -> Iterator[tuple[int, Any]]:
-    """Run ``function(*call)`` as a Ray task per call, at most ``max_in_flight`` at a time;
-    yield ``(position of the call, result)`` as tasks finish. Pending tasks are cancelled
-    when the caller stops early (an error, Ctrl-C)."""
-    import ray
+class RayTasks:
+    """Calls run as Ray tasks of one CPU each, on a local Ray or a cluster."""
 
-    remote = ray.remote(num_cpus=1)(function)
+    def __init__(self, cpus: int) -> None:
+        self.cpus = cpus
+        self.backend = "ray"
+        self._remotes: dict[Callable, Any] = {}  # one registration per function, not per call
+
+    def submit(self, function: Callable, call: tuple) -> Any:
+        import ray
+
+        if function not in self._remotes:
+            self._remotes[function] = ray.remote(num_cpus=1)(function)
+        return self._remotes[function].remote(*call)
+
+    def wait_any(self, pending: Sequence) -> list:
+        import ray
+
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        return ready
+
+    def result(self, handle: Any) -> Any:
+        import ray
+
+        return ray.get(handle)
+
+    def cancel(self, handle: Any) -> None:
+        import ray
+
+        ray.cancel(handle)
+
+
+class ProcessTasks:
+    """Calls run in local worker processes: the same job where Ray is not installed (a GPU
+    machine that cannot carry Ray's wheels) or not wanted."""
+
+    def __init__(self, executor: ProcessPoolExecutor, cpus: int) -> None:
+        self.executor = executor
+        self.cpus = cpus
+        self.backend = "processes"
+
+    def submit(self, function: Callable, call: tuple) -> Future:
+        return self.executor.submit(function, *call)
+
+    def wait_any(self, pending: Sequence[Future]) -> list[Future]:
+        done, _ = wait(pending, return_when=FIRST_COMPLETED)
+        return list(done)
+
+    def result(self, handle: Future) -> Any:
+        return handle.result()
+
+    def cancel(self, handle: Future) -> None:
+        handle.cancel()
+
+
+Tasks = RayTasks | ProcessTasks
+
+
+def run_bounded(
+    tasks: Tasks, function: Callable, calls: Sequence[tuple], max_in_flight: int
+) -> Iterator[tuple[int, Any]]:
+    """Run ``function(*call)`` for every call on ``tasks``, at most ``max_in_flight`` at a
+    time; yield ``(position of the call, result)`` as calls finish. Pending calls are
+    cancelled when the caller stops early (an error, Ctrl-C)."""
     todo, pending = deque(enumerate(calls)), {}
     try:
         while todo or pending:
             while todo and len(pending) < max_in_flight:
                 position, call = todo.popleft()
-                pending[remote.remote(*call)] = position
-            (ready,), _ = ray.wait(list(pending), num_returns=1)
-            yield pending.pop(ready), ray.get(ready)
+                pending[tasks.submit(function, call)] = position
+            for handle in tasks.wait_any(list(pending)):
+                yield pending.pop(handle), tasks.result(handle)
     finally:
-        for ref in pending:
-            ray.cancel(ref)
+        for handle in pending:
+            tasks.cancel(handle)
 
 
 def build_shards(
@@ -350,12 +409,12 @@ def build_shards(
     output_dir: Path,
     layout: Layout,
     clean_params: CleanParams,
-    max_in_flight: int,
+    runner: Tasks,
     progress: bool,
 ) -> dict:
-    """Run ``build_shard`` for every task on Ray, with a progress bar in images per second.
+    """Run ``build_shard`` for every task on ``runner``, with a progress bar in images per second.
 
-    Returns a record of the work: shards written, images cleaned and their rate, Ray workers.
+    Returns a record of the work: shards written, images cleaned and their rate, the workers.
     """
     from tqdm import tqdm
 
@@ -364,7 +423,7 @@ def build_shards(
     workers = set()
     started = time.perf_counter()
     with tqdm(total=images, desc="cleaning images", unit="img", disable=not progress) as bar:
-        for index, result in run_bounded(build_shard, calls, max_in_flight):
+        for index, result in run_bounded(runner, build_shard, calls, 2 * runner.cpus):
             workers.add(result.worker)
             bar.update(len(tasks[index].rows))
     seconds = time.perf_counter() - started
@@ -372,14 +431,22 @@ def build_shards(
         "shards_written": len(tasks),
         "images_cleaned": images,
         "images_per_second": round(images / seconds, 1) if images else 0.0,
-        "ray_workers": sorted(workers),
+        "workers": sorted(workers),
     }
 
 
 @contextlib.contextmanager
-def ray_session(address: str | None, num_cpus: int | None) -> Iterator[int]:
-    """Join ``address`` or start a local Ray (a Ray already initialised in this process is
-    used as it is); yields the cluster's CPU count. Stops only a Ray that it started."""
+def task_runner(address: str | None, num_cpus: int | None, processes: bool) -> Iterator[Tasks]:
+    """Where the job's tasks run: local worker processes (``processes``), or Ray: ``address``,
+    else a local Ray (a Ray already initialised in this process is used as it is). Stops only
+    what it started."""
+    if processes:
+        cpus = num_cpus or os.cpu_count() or 1
+        # spawn: workers must not inherit a forked copy of the driver's threads and imports.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=cpus, mp_context=context) as executor:
+            yield ProcessTasks(executor, cpus)
+        return
     import ray
 
     started = not ray.is_initialized()
@@ -388,7 +455,7 @@ def ray_session(address: str | None, num_cpus: int | None) -> Iterator[int]:
     elif started:
         ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
     try:
-        yield max(1, int(ray.cluster_resources().get("CPU", 1)))
+        yield RayTasks(max(1, int(ray.cluster_resources().get("CPU", 1))))
     finally:
         if started:
             ray.shutdown()
@@ -408,6 +475,7 @@ def preprocess(
     address: str | None = None,
     num_cpus: int | None = None,
     progress: bool = True,
+    processes: bool = False,
 ) -> dict:
     """Turn a labelled image set into a shard directory and return its manifest.
 
@@ -429,11 +497,11 @@ def preprocess(
     rows = read_rows(layout)
     given = load_vocabulary(vocab_path) if vocab_path else None
     split = functools.partial(split_of, val_fraction=val_fraction, test_fraction=test_fraction)
-    with ray_session(address, num_cpus) as cpus:
-        accepted, vocabulary, rejects = accept_labels(rows, given, split, 2 * cpus, progress)
+    with task_runner(address, num_cpus, processes) as runner:
+        accepted, vocabulary, rejects = accept_labels(rows, given, split, runner, progress)
         plan = plan_shards(accepted, split, shard_size, clean_params)
         tasks = unfinished(plan, output_dir)
-        run = build_shards(tasks, output_dir, layout, clean_params, 2 * cpus, progress)
+        run = build_shards(tasks, output_dir, layout, clean_params, runner, progress)
     rejects = sorted(rejects + shard_rejects(plan, output_dir))
     counts = {name: len(ShardSet(output_dir / name)) for name in SPLITS}
     if sum(counts.values()) == 0:
@@ -448,7 +516,8 @@ def preprocess(
         run={
             "seconds": round(time.perf_counter() - started, 3),
             "shards_resumed": len(plan) - len(tasks),
-            "ray_cpus": cpus,
+            "backend": runner.backend,
+            "cpus": runner.cpus,
             **run,
         },
     )
@@ -595,7 +664,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--address", help="join a running Ray cluster ('auto' or host:port) instead of a local Ray"
     )
     parser.add_argument(
-        "--num-cpus", type=int, metavar="N", help="CPUs for the local Ray (default: all)"
+        "--num-cpus",
+        type=int,
+        metavar="N",
+        help="CPUs for the local Ray or the worker processes (default: all)",
+    )
+    parser.add_argument(
+        "--processes",
+        action="store_true",
+        help="run the tasks in local worker processes instead of Ray (a machine without Ray)",
     )
     return parser
 
@@ -616,6 +693,7 @@ def main(argv: list[str] | None = None) -> int:
             vocab_path=args.vocab,
             address=args.address,
             num_cpus=args.num_cpus,
+            processes=args.processes,
         )
     except InputError as error:
         return user_error(error)
@@ -639,7 +717,7 @@ def summary(manifest: dict, output: str | os.PathLike) -> str:
         f"{manifest['input_rows']} rows: {manifest['accepted']} accepted ({splits}), "
         f"{manifest['rejected']} rejected" + (f" ({reasons})" if reasons else ""),
         f"cleaned {run['images_cleaned']} images at {run['images_per_second']:.0f} images/s "
-        f"on {run['ray_cpus']} Ray CPUs ({run['shards_written']} shards written, "
+        f"on {run['cpus']} {CPU_KINDS[run['backend']]} ({run['shards_written']} shards written, "
         f"{run['shards_resumed']} already done)",
         f"shards: {output}",
     ]

@@ -235,9 +235,9 @@ def test_manifest_vocabulary_and_splits(processed):
 
 def test_ray_workers_did_the_work(processed):
     _, manifest = processed
-    workers = manifest["run"]["ray_workers"]
+    workers = manifest["run"]["workers"]
     assert workers and all(int(w.rsplit(":", 1)[1]) != os.getpid() for w in workers)
-    assert manifest["run"]["ray_cpus"] == 2
+    assert (manifest["run"]["backend"], manifest["run"]["cpus"]) == ("ray", 2)
 
 
 def shard_files(out: Path) -> dict[str, bytes]:
@@ -261,6 +261,17 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(processed, tmp
     manifest = preprocess(processed[1]["input"], resumed, **SETTINGS)
     assert manifest["run"]["shards_written"] == 1
     assert shard_files(resumed) == shard_files(out)
+
+
+def test_local_processes_write_the_same_shards_as_ray(processed, tmp_path):
+    """``processes=True``, for a machine without Ray: the same bytes from worker processes."""
+    out, manifest = processed
+    local = preprocess(
+        manifest["input"], tmp_path / "shards", processes=True, num_cpus=2, **SETTINGS
+    )
+    assert (local["run"]["backend"], local["run"]["cpus"]) == ("processes", 2)
+    assert all(int(w.rsplit(":", 1)[1]) != os.getpid() for w in local["run"]["workers"])
+    assert shard_files(tmp_path / "shards") == shard_files(out)
 
 
 def test_resuming_with_other_settings_is_refused(processed, tmp_path):
