@@ -194,7 +194,12 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
         "one row per image to a CSV.",
     )
     parser.add_argument("--ckpt_path", "--ckpt-path", required=True, help="model checkpoint")
-    parser.add_argument("--images", required=True, help="labelled image set (either layout)")
+    parser.add_argument(
+        "--images",
+        required=True,
+        help="labelled image set (either layout), or a split of a shard directory "
+        "(SHARDS/val: cleaned already, so it must match the checkpoint's clean settings)",
+    )
     parser.add_argument(
         "--beam-width", type=positive_int, help="candidates per image (default: checkpoint's)"
     )

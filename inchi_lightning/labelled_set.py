@@ -1,15 +1,18 @@
 """A checkpoint run over a labelled image set: the rows of either layout, cleaned as ``predict``
-cleans them, decoded, and post-processed with RDKit (``evaluate`` scores the outcome)."""
+cleans them, or a split of a shard directory (cleaned already), decoded, and post-processed with
+RDKit (``evaluate`` scores the outcome)."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
 from inchi_lightning.checkpoints import check_checkpoint
@@ -19,6 +22,7 @@ from inchi_lightning.evaluate import Sample
 from inchi_lightning.imaging import CleanParams
 from inchi_lightning.module import InChICaptioner
 from inchi_lightning.preprocess import Layout, Row, find_layout, read_rows
+from inchi_lightning.shards import MANIFEST_FILE, ShardSet, finished_shards
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +37,58 @@ class LabelledImages(ImageFolderDataset):
     def __getitem__(self, index: int) -> dict[str, Any]:
         row = self.rows[index]
         return {**super().__getitem__(index), "image_id": row.image_id, "inchi": row.inchi}
+
+
+class ShardSplitImages(Dataset):
+    """The samples of one split of a shard directory (``SHARDS/val``): cleaned when the shards
+    were written, so read as they are."""
+
+    def __init__(self, shards: ShardSet):
+        self.shards = shards
+
+    def __len__(self) -> int:
+        return len(self.shards)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        image, image_id, inchi = self.shards[index]
+        return {"image": torch.from_numpy(image), "image_id": image_id, "error": "", "inchi": inchi}
+
+
+def shard_split(split_dir: Path, clean_params: CleanParams) -> ShardSplitImages:
+    """A shard split, refused unless its images were cleaned as the model's training images.
+
+    Raises:
+        ValueError: the shards' clean() settings (or, without a manifest, image size) differ.
+    """
+    manifest = split_dir.parent / MANIFEST_FILE
+    shards = ShardSet(split_dir)
+    if manifest.is_file():
+        theirs = CleanParams(**json.loads(manifest.read_text())["clean"])
+    else:
+        theirs = dataclasses.replace(clean_params, image_size=shards[0][0].shape[0])
+    if theirs != clean_params:
+        raise ValueError(
+            f"{split_dir} was cleaned with {theirs}, the checkpoint's model with {clean_params}"
+        )
+    return ShardSplitImages(shards)
+
+
+def labelled_images(
+    images_dir: str | Path, clean_params: CleanParams, limit: int | None = None
+) -> Dataset:
+    """The first ``limit`` labelled images (all when None) of a folder in either layout, or of
+    a shard split, ready for the model.
+
+    Raises:
+        FileNotFoundError: ``images_dir`` is not a directory.
+        ValueError: no labels file or no rows, or shards cleaned unlike the model's.
+    """
+    images_dir = Path(images_dir)
+    if finished_shards(images_dir):
+        images = shard_split(images_dir, clean_params)
+        return Subset(images, range(min(limit or len(images), len(images))))
+    layout, rows = read_labelled_rows(images_dir, limit)
+    return LabelledImages(layout, rows, clean_params)
 
 
 def collate_labelled(samples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -92,14 +148,15 @@ def predict_labelled(
         rdkit: choose the first valid candidate and normalise it (otherwise raw only).
         limit: evaluate only the first ``limit`` rows of the labels file.
     """
-    layout, rows = read_labelled_rows(images_dir, limit)
+    if not Path(images_dir).is_dir():  # before the seconds that loading a model takes
+        raise FileNotFoundError(f"no directory {images_dir}")
     model = load_captioner(ckpt_path)
     if beam_width is not None:
         model.hparams.beam_width = beam_width
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
     loader = DataLoader(
-        LabelledImages(layout, rows, model.clean_params),
+        labelled_images(images_dir, model.clean_params, limit),
         batch_size=batch_size,
         num_workers=num_workers,
         collate_fn=collate_labelled,

@@ -1,6 +1,7 @@
 """`evaluate`: a checkpoint on a labelled image set, scored before and after post-processing."""
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from inchi_lightning.evaluate import STEPS, score_steps
 from inchi_lightning.labelled_set import predict_labelled
 from inchi_lightning.model import DecoderConfig, EncoderConfig
 from inchi_lightning.module import InChICaptioner
+from inchi_lightning.shards import ShardSet
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +146,31 @@ def test_bad_input_is_a_one_line_error(problem, tiny_raw, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and "\n" not in err
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_a_shard_split_scores_as_validate_does(tiny_ckpt, tiny_shards, tmp_path, capsys):
+    """``--images SHARDS/val``: the cleaned validation images, greedy and raw, give exactly
+    the mean Levenshtein distance that ``validate`` logs for them."""
+    out = tmp_path / "per_sample.csv"
+    args = evaluate_args(tiny_ckpt, tiny_shards / "val", out, "--beam-width", "1", "--no-rdkit")
+    assert main(args) == 0
+    rows = read_labels(out)
+    assert [r["image_id"] for r in rows] == ShardSet(tiny_shards / "val").image_ids
+    model = InChICaptioner.load_from_checkpoint(tiny_ckpt, weights_only=True)
+    model.hparams.beam_width = 1
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False)
+    datamodule = InChIDataModule(str(tiny_shards), batch_size=16, num_workers=0)
+    (logged,) = trainer.validate(model, datamodule=datamodule, verbose=False)
+    printed = table_row(capsys.readouterr().out, "raw")[0]
+    assert printed == pytest.approx(logged["val/levenshtein"], abs=0.005)
+
+
+def test_a_shard_split_cleaned_otherwise_is_refused(tiny_ckpt, tiny_shards, tmp_path, capsys):
+    shards = tmp_path / "shards"
+    shutil.copytree(tiny_shards, shards)
+    manifest = json.loads((shards / "manifest.json").read_text())
+    manifest["clean"]["image_size"] += 32
+    (shards / "manifest.json").write_text(json.dumps(manifest))
+    assert main(evaluate_args(tiny_ckpt, shards / "val", tmp_path / "out.csv")) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "cleaned with" in err and "\n" not in err
