@@ -1,4 +1,4 @@
-"""synth.py: BMS layout, determinism, resumption, molecule sources and scan damage."""
+"""synth.py: BMS layout, determinism, resumption, molecule sources and drawing styles."""
 
 from __future__ import annotations
 
@@ -209,79 +209,6 @@ def test_main_help_explains_the_options(capsys) -> None:
 # --- scan damage ------------------------------------------------------------------------------
 
 
-def _page(height: int = 60, width: int = 80) -> np.ndarray:
-    """White paper with one 1-pixel horizontal line of ink across it."""
-    page = np.full((height, width), 255, np.uint8)
-    page[30, 10:70] = 0
-    return page
-
-
-def test_binarise_splits_at_the_threshold() -> None:
-    gray = np.array([[0, 99, 100, 101, 255]], np.uint8)
-    assert synth.binarise(gray, 100).tolist() == [[0, 0, 255, 255, 255]]
-
-
-def test_blur_softens_strokes_and_zero_sigma_copies() -> None:
-    page = _page()
-    blurred = synth.blur(page, 0.8)
-    assert blurred[31, 40] < 255 and blurred[30, 40] > 0  # ink spreads to the neighbours
-    copy = synth.blur(page, 0.0)
-    assert np.array_equal(copy, page) and copy is not page
-
-
-def test_add_specks_adds_exactly_count_ink_pixels_on_paper() -> None:
-    page = _page()
-    specked = synth.add_specks(page, 25, np.random.default_rng(0))
-    assert np.count_nonzero(specked == 0) - np.count_nonzero(page == 0) == 25
-    assert (specked[page == 0] == 0).all()  # existing ink untouched
-    assert np.count_nonzero(page == 0) == 60  # the input is not modified
-
-
-def test_drop_ink_pixels_removes_that_fraction_of_ink() -> None:
-    page = _page()
-    dropped = synth.drop_ink_pixels(page, 0.25, np.random.default_rng(0))
-    assert np.count_nonzero(dropped == 0) == 45
-    assert (dropped[page == 255] == 255).all()
-
-
-def test_break_strokes_cuts_a_line_into_pieces() -> None:
-    page = _page()
-    broken = synth.break_strokes(page, 2, 1, np.random.default_rng(1))
-    pieces, _ = cv2.connectedComponents((broken == 0).astype(np.uint8))
-    assert pieces - 1 >= 2  # minus the background label
-    assert np.count_nonzero(broken == 0) < np.count_nonzero(page == 0)
-
-
-def test_rotate_quarter_turns_swaps_height_and_width() -> None:
-    page = _page(60, 80)
-    assert synth.rotate_quarter_turns(page, 1).shape == (80, 60)
-    assert synth.rotate_quarter_turns(page, 3).shape == (80, 60)
-    assert np.array_equal(synth.rotate_quarter_turns(page, 2), page[::-1, ::-1])
-    assert np.array_equal(synth.rotate_quarter_turns(page, 0), page)
-
-
-def test_random_damage_turns_about_the_configured_fraction() -> None:
-    rng = np.random.default_rng(0)
-    damages = [synth.random_damage(rng) for _ in range(2000)]
-    turned = sum(damage.quarter_turns != 0 for damage in damages) / len(damages)
-    assert abs(turned - synth.ROTATED_FRACTION) < 0.03
-    assert {damage.quarter_turns for damage in damages} == {0, 1, 3}
-    assert any(damage.blur_sigma > 0 for damage in damages)
-
-
-def test_apply_damage_gives_a_binary_turned_scan() -> None:
-    gray = drawing.draw(chem.mol_from_smiles("CC(=O)Oc1ccccc1C(=O)O"), drawing.DrawStyle())
-    damage = synth.Damage(
-        blur_sigma=0.5, threshold=200, ink_dropout=0.01, stroke_breaks=2, break_radius=1,
-        speck_density=1e-3, quarter_turns=1,
-    )  # fmt: skip
-    scan = synth.apply_damage(gray, damage, np.random.default_rng(0))
-    assert scan.shape == gray.shape[::-1]
-    assert set(np.unique(scan)) == {0, 255}
-    again = synth.apply_damage(gray, damage, np.random.default_rng(0))
-    assert np.array_equal(scan, again)
-
-
 # --- patent-style drawings --------------------------------------------------------------------
 
 
@@ -318,13 +245,6 @@ def test_patent_fraction_mixes_both_styles_deterministically(
         image = cv2.imdecode(np.frombuffer(mixed[path], np.uint8), cv2.IMREAD_UNCHANGED)
         assert set(np.unique(image)) == {0, 255}
         assert (mixed[path] == plain[path]) == (kinds[index] == "bms")
-
-
-def test_patent_damage_only_binarises() -> None:
-    rng = np.random.default_rng(0)
-    for damage in (synth.random_patent_damage(rng) for _ in range(200)):
-        assert damage.quarter_turns == damage.stroke_breaks == 0
-        assert damage.speck_density == damage.ink_dropout == 0.0
 
 
 def test_resume_refuses_another_patent_fraction(reference: Path, tmp_path: Path) -> None:
