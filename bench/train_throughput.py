@@ -4,8 +4,10 @@
     (b) Lightning in process (LightningCLI fit) 1 process
     (c) Ray Train, 1 worker x 2 CPUs            (the CLI with --ray.num_workers 1)
     (d) Ray Train, 2 workers x 1 CPU            (the CLI with --ray.num_workers 2)
+    (e) as (d), gradients accumulated over ``--accumulate`` batches before each all-reduce
+        (``--trainer.accumulate_grad_batches``; only with ``--only ...e``)
 
-Each setup trains until it has timed ``--windows`` windows of ``--window-steps`` optimiser steps
+Each setup trains until it has timed ``--windows`` windows of ``--window-steps`` batches
 after ``--warmup-steps``; a run's rate is its median window. The four setups run ``--rounds``
 times, interleaved (a b c d, b c d a, ...), so that a change in the machine's load during the
 benchmark falls on every setup alike; each ratio is taken within a round, then the median over
@@ -226,10 +228,14 @@ def cli_fit(args: argparse.Namespace, shards: Path, workdir: Path, ray_args: lis
     return json.loads(timings.read_text())
 
 
-def cli_rates(args: argparse.Namespace, shards: Path, workers: int, cpus: int) -> list[float]:
+def cli_rates(
+    args: argparse.Namespace, shards: Path, workers: int, cpus: int, accumulate: int = 1
+) -> list[float]:
+    """Images/s of each timed window; a step is one batch per worker, accumulated or not."""
     ray_args = [] if workers == 0 else [
         "--ray.num_workers", str(workers), "--ray.cpus_per_worker", str(cpus)
     ]  # fmt: skip
+    ray_args += ["--trainer.accumulate_grad_batches", str(accumulate)]
     with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
         record = cli_fit(args, shards, Path(workdir), ray_args)
     images_per_step = args.batch_size * record["world_size"]
@@ -288,6 +294,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--window-steps", type=int, default=10)
     parser.add_argument("--windows", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=3, help="interleaved runs of each setup")
+    parser.add_argument(
+        "--accumulate", type=int, default=4, help="batches per all-reduce in setup (e)"
+    )
     parser.add_argument("--prepare-only", action="store_true", help="build the shards and stop")
     parser.add_argument(
         "--only", default="abcd", help="setups to run besides (a), e.g. ab: plain vs Lightning"
@@ -311,6 +320,12 @@ def main(argv: list[str] | None = None) -> int:
         Setup("(b) Lightning in process", 0, cpus, lambda: cli_rates(args, shards, 0, cpus)),
         Setup("(c) Ray Train", 1, 2, lambda: cli_rates(args, shards, 1, 2)),
         Setup("(d) Ray Train", 2, 1, lambda: cli_rates(args, shards, 2, 1)),
+        Setup(
+            f"(e) Ray Train, accumulating {args.accumulate} batches",
+            2,
+            1,
+            lambda: cli_rates(args, shards, 2, 1, args.accumulate),
+        ),
     ]
     setups = [s for s in setups if s.label[1] in "a" + args.only]  # (a) is the baseline
     for setup in interleaved(setups, args.rounds):
