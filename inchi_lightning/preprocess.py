@@ -230,7 +230,7 @@ def check_with_rdkit(
     calls = [([row.inchi for row in chunk],) for chunk in chunks]
     bad: set[int] = set()
     with tqdm(total=len(rows), desc="parsing labels", unit="label", disable=not progress) as bar:
-        for index, positions in run_bounded(tasks, unparsable_positions, calls, 2 * tasks.cpus):
+        for index, positions in run_bounded(tasks, unparsable_positions, calls):
             bad.update(chunks[index][p].row for p in positions)
             bar.update(len(chunks[index]))
     rejects = [(r.row, r.image_id, "unparsable InChI (RDKit)") for r in rows if r.row in bad]
@@ -343,7 +343,7 @@ def build_shards(
     workers = set()
     started = time.perf_counter()
     with tqdm(total=images, desc="cleaning images", unit="img", disable=not progress) as bar:
-        for index, result in run_bounded(runner, build_shard, calls, 2 * runner.cpus):
+        for index, result in run_bounded(runner, build_shard, calls):
             workers.add(result.worker)
             bar.update(len(tasks[index].rows))
     seconds = time.perf_counter() - started

@@ -75,11 +75,13 @@ Tasks = RayTasks | ProcessTasks
 
 
 def run_bounded(
-    tasks: Tasks, function: Callable, calls: Sequence[tuple], max_in_flight: int
+    tasks: Tasks, function: Callable, calls: Sequence[tuple], max_in_flight: int | None = None
 ) -> Iterator[tuple[int, Any]]:
     """Run ``function(*call)`` for every call on ``tasks``, at most ``max_in_flight`` at a
-    time; yield ``(position of the call, result)`` as calls finish. Pending calls are
-    cancelled when the caller stops early (an error, Ctrl-C)."""
+    time (default: two per CPU, so that no worker waits for its next call); yield ``(position
+    of the call, result)`` as calls finish. Pending calls are cancelled when the caller stops
+    early (an error, Ctrl-C)."""
+    max_in_flight = max_in_flight or 2 * tasks.cpus
     todo, pending = deque(enumerate(calls)), {}
     try:
         while todo or pending:

@@ -57,3 +57,10 @@ def test_worker_processes_run_the_calls():
         results = dict(run_bounded(tasks, square, [(i,) for i in range(6)], max_in_flight=4))
     assert (tasks.backend, tasks.cpus) == ("processes", 2)
     assert results == {i: i * i for i in range(6)}
+
+
+def test_by_default_two_calls_per_cpu_are_in_flight():
+    tasks = FakeTasks()
+    tasks.cpus = 3
+    results = list(run_bounded(tasks, square, [(i,) for i in range(10)]))
+    assert len(results) == 10 and tasks.most_in_flight == 6
