@@ -19,12 +19,14 @@ set -euo pipefail
 
 CARRY=${CARRY:-.gpu}
 SIZE=${SIZE:-224}
-BATCH=${BATCH:-256}
+BATCH=${BATCH:-128}            # ceiling and throughput; the recipe's batch is its config's
 N=${N:-50000}                  # drawings the recipe synthesises on the GPU machine's cores
 FIT_TIME=${FIT_TIME:-00:00:04:30}  # the device tool runs one command for 10 minutes at most
 FIT_ARGS=${FIT_ARGS:-}          # more fit overrides (a dry run here: --trainer.accelerator cpu ...)
 DATA=${DATA:-data/gpu-attention}
 OUT_DIR=${OUT:-gpu-results}
+# The package runs from this checkout (the GPU machine cannot pip-install it from an index).
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 # What `import inchi_lightning` needs beyond the GPU machine's own packages (pinned to the
 # versions this checkout is tested with).
 WHEELS="jsonargparse[signatures]==4.53.0 docstring-parser typeshed-client albumentations==2.0.8
@@ -55,7 +57,7 @@ install() {
     fi
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/site "$CARRY"/whl/*.whl
-    export PYTHONPATH=/tmp/site:$PWD LD_LIBRARY_PATH=$PWD/$CARRY/lib:${LD_LIBRARY_PATH:-}
+    export PYTHONPATH=/tmp/site:$PYTHONPATH LD_LIBRARY_PATH=$PWD/$CARRY/lib:${LD_LIBRARY_PATH:-}
     python3 -c "import inchi_lightning.cli, rdkit.Chem.Draw, albumentations, rapidfuzz"
 }
 
@@ -70,7 +72,7 @@ header() {
 ceiling() {
     header
     python3 bench/model_speed.py train --device cuda --bf16 --encoders resnet50 \
-        --sizes "$SIZE" --batch-size 128 --warmup 10 --steps 30 --rounds 2 \
+        --sizes "$SIZE" --batch-size "$BATCH" --warmup 10 --steps 30 --rounds 2 \
         | tee "$OUT_DIR/model_speed.md"
 }
 
@@ -79,7 +81,7 @@ throughput() {
     install
     python3 bench/train_throughput.py --shards "$CARRY/bench-shards" --only ab --rounds 1 \
         --accelerator gpu --precision bf16-mixed --encoder resnet50 --attention \
-        --image-size "$SIZE" --batch-size 128 --loader-workers 8 \
+        --image-size "$SIZE" --batch-size "$BATCH" --loader-workers 8 \
         --warmup-steps 20 --window-steps 50 --windows 4 | tee "$OUT_DIR/fit.md"
 }
 

@@ -24,10 +24,8 @@ import torch
 from rounds import interleaved
 from torch.utils.data import DataLoader
 
-from inchi_lightning.data import ImageFolderDataset, collate_images
+from inchi_lightning.data import IMAGE_SUFFIXES, ImageFolderDataset, collate_images
 from inchi_lightning.labelled_set import load_captioner
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff"}
 
 
 def loader(paths: list[Path], model, workers: int, batch: int) -> DataLoader:

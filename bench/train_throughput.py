@@ -181,7 +181,7 @@ def plain_pytorch(args: argparse.Namespace, shards: Path) -> list[float]:
 # ---- (b)-(d) through the command line --------------------------------------------------------
 
 
-def cli_fit(args: argparse.Namespace, shards: Path, workdir: Path, ray_args: list[str]) -> dict:
+def cli_fit(args: argparse.Namespace, shards: Path, workdir: Path, overrides: list[str]) -> dict:
     """One ``fit`` through InChICLI with a StepTimer; returns rank 0's timing record."""
     from inchi_lightning.lightning_cli import InChICLI
 
@@ -222,7 +222,7 @@ def cli_fit(args: argparse.Namespace, shards: Path, workdir: Path, ray_args: lis
         "--checkpoint.save_last", "false",
         "--ray.storage_path", str(workdir / "ray_results"),
         "--ray.name", "bench",
-        *ray_args,
+        *overrides,
     ]  # fmt: skip
     InChICLI(args=argv)
     return json.loads(timings.read_text())
@@ -232,12 +232,12 @@ def cli_rates(
     args: argparse.Namespace, shards: Path, workers: int, cpus: int, accumulate: int = 1
 ) -> list[float]:
     """Images/s of each timed window; a step is one batch per worker, accumulated or not."""
-    ray_args = [] if workers == 0 else [
+    overrides = [] if workers == 0 else [
         "--ray.num_workers", str(workers), "--ray.cpus_per_worker", str(cpus)
     ]  # fmt: skip
-    ray_args += ["--trainer.accumulate_grad_batches", str(accumulate)]
+    overrides += ["--trainer.accumulate_grad_batches", str(accumulate)]
     with tempfile.TemporaryDirectory(prefix="bench-") as workdir:
-        record = cli_fit(args, shards, Path(workdir), ray_args)
+        record = cli_fit(args, shards, Path(workdir), overrides)
     images_per_step = args.batch_size * record["world_size"]
     return window_rates(record["durations"], args.window_steps, images_per_step)
 
