@@ -20,8 +20,8 @@ from inchi_lightning.chem import postprocess
 from inchi_lightning.data import ImageFolderDataset, collate_images
 from inchi_lightning.evaluate import Sample
 from inchi_lightning.imaging import CleanParams
+from inchi_lightning.labels import Layout, Row, find_layout, read_rows
 from inchi_lightning.module import InChICaptioner
-from inchi_lightning.preprocess import Layout, Row, find_layout, read_rows
 from inchi_lightning.shards import MANIFEST_FILE, ShardSet, finished_shards
 
 log = logging.getLogger(__name__)

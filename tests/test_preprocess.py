@@ -21,15 +21,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from inchi_lightning.imaging import CleanParams
-from inchi_lightning.preprocess import (
-    InputError,
-    Layout,
-    Row,
-    check_labels,
-    main,
-    preprocess,
-    split_of,
-)
+from inchi_lightning.labels import InputError, Layout, split_of
+from inchi_lightning.preprocess import main, preprocess
 from inchi_lightning.shards import ShardSet
 from inchi_lightning.tokenizer import InChITokenizer
 from tests.files import file_tree
@@ -346,39 +339,6 @@ def test_a_labels_file_without_an_inchi_column_is_one_error_line(tmp_path, capsy
     (tmp_path / "labels.csv").write_text("image_id,SMILES\na,CCO\n")
     assert main(["--input", str(tmp_path), "--output", str(tmp_path / "out")]) == 2
     assert capsys.readouterr().err == f"error: {tmp_path / 'labels.csv'} has no InChI column\n"
-
-
-def test_label_checks():
-    rows = [
-        Row(0, "a", GOOD),
-        Row(1, "a", GOOD),
-        Row(2, "", GOOD),
-        Row(3, "b", ""),
-        Row(4, "c", GOOD + " "),
-        Row(5, "d", "InChI=1/CH4/h1H4"),
-    ]
-    accepted, rejects = check_labels(rows)
-    assert accepted == rows[:1]
-    assert [reason for _, _, reason in rejects] == [
-        "duplicate image_id: first at row 0",
-        "empty image_id",
-        "empty label",
-        "label has surrounding whitespace",
-        "not a standard InChI: no InChI=1S/ prefix",
-    ]
-
-
-def test_split_is_stable_and_follows_the_fractions():
-    ids = [f"{i:012x}" for i in range(4000)]
-    splits = [split_of(i, val_fraction=0.1, test_fraction=0.2) for i in ids]
-    assert splits == [split_of(i, 0.1, 0.2) for i in ids]
-    assert abs(splits.count("test") / 4000 - 0.2) < 0.03
-    assert abs(splits.count("val") / 4000 - 0.1) < 0.03
-    # Pinned: sha256 of the id, never Python's hash(), which changes with every process.
-    assert (split_of("0000000000ab", 0.1, 0.2), split_of("0000000000ad", 0.1, 0.2)) == (
-        "test",
-        "train",
-    )
 
 
 @pytest.mark.slow
