@@ -2,6 +2,7 @@
 
     python bench/model_speed.py train     # resnet18/34/50 x plain/attention x 128/224/256 px
     python bench/model_speed.py train --encoders resnet50 --sizes 224 --decoders plain
+    python bench/model_speed.py train --ray-workers 2   # also on 2 Ray Train workers (DDP)
     python bench/model_speed.py tricks    # channels_last, torch.compile, threads, bf16 autocast
     python bench/model_speed.py decode    # greedy vs beam k=1 vs beam k=4
 
@@ -15,6 +16,13 @@ Peak MB is the process's peak RSS on CPU, the peak of GPU memory allocated on a 
 runs in its own process (its peak is then its own) and is repeated
 ``--rounds`` times, interleaved with the other cases, so that a change in the machine's load
 falls on every case alike; ratios are taken within a round, then the median is reported.
+
+With ``--ray-workers N`` every round of the train suite also runs all its cases on N Ray Train
+workers of cores/N CPUs each, data parallel through DDP as ``fit`` runs them on Ray:
+``--batch-size`` images per worker (``data.batch_size`` is per worker there too), the workers'
+threads limited to their share.
+One TorchTrainer per round runs the cases one after another (its ~35 s start is not timed), so
+those cases share their worker processes and have no peak memory of their own.
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 
-from rounds import interleaved, median_ratio
+from rounds import median_ratio, rotated
 
 VOCAB = 101  # the synthetic corpus's vocabulary size, specials included
 EOS_ID = 2
@@ -70,6 +78,8 @@ class Case:
 class Result:
     case: Case
     rates: list[float] = field(default_factory=list)  # images/s, one per round
+    ray_rates: list[float] = field(default_factory=list)  # the same on Ray workers
+    all_reduce_s: list[float] = field(default_factory=list)  # a whole gradient, on its own
     peak_mb: float = 0.0
     error: str = ""
 
@@ -162,10 +172,23 @@ def synchronize(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def run_rounds(cases: list[Case], rounds: int) -> list[Result]:
+def run_rounds(cases: list[Case], rounds: int, ray_workers: int = 0) -> list[Result]:
     results = [Result(case) for case in cases]
+    for round_index in range(rounds):
+        order = rotated(results, round_index)
+        # The Ray run alternates between the end and the start of a round, as the cases rotate.
+        ray_first = ray_workers and round_index % 2 == 1
+        if ray_first:
+            run_on_ray_workers(order, ray_workers)
+        run_in_processes(order)
+        if ray_workers and not ray_first:
+            run_on_ray_workers(order, ray_workers)
+    return results
+
+
+def run_in_processes(results: list[Result]) -> None:
     spawn = get_context("spawn")
-    for result in interleaved(results, rounds):
+    for result in results:
         # One process per run: peak RSS and warm caches belong to this case alone.
         with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
             rate, peak_mb, error = pool.submit(measure, result.case).result()
@@ -173,7 +196,84 @@ def run_rounds(cases: list[Case], rounds: int) -> list[Result]:
         result.peak_mb = max(result.peak_mb, peak_mb)
         result.error = result.error or error
         print(f"  {result.case.label}: {rate:.2f} images/s {error}", file=sys.stderr)
-    return results
+
+
+# ---- the same cases on Ray Train workers -----------------------------------------------------
+
+
+def run_on_ray_workers(results: list[Result], workers: int) -> None:
+    """Time every case of ``results`` on ``workers`` Ray Train workers, in one TorchTrainer."""
+    import tempfile
+
+    from ray.train import RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    from inchi_lightning.distributed import RaySettings, ray_connection
+
+    cpus = len(os.sched_getaffinity(0)) // workers
+    settings = RaySettings(num_workers=workers, cpus_per_worker=cpus)
+    with tempfile.TemporaryDirectory() as storage, ray_connection(settings):
+        trainer = TorchTrainer(
+            ray_worker_loop,
+            train_loop_config={"cases": [result.case for result in results], "cpus": cpus},
+            scaling_config=ScalingConfig(num_workers=workers, resources_per_worker={"CPU": cpus}),
+            run_config=RunConfig(name="model_speed", storage_path=storage),
+        )
+        measured = trainer.fit().return_value
+    for result in results:
+        rate, all_reduce_s = measured[result.case.label]
+        result.ray_rates.append(rate)
+        result.all_reduce_s.append(all_reduce_s)
+        print(
+            f"  {result.case.label} on {workers} Ray workers: {rate:.2f} images/s, "
+            f"all-reduce {all_reduce_s:.3f} s",
+            file=sys.stderr,
+        )
+
+
+def ray_worker_loop(config: dict) -> dict[str, tuple[float, float]]:
+    """One Ray Train worker: every case's training step under DDP.
+
+    Returns, per case label, the images/s of all workers together and the seconds one
+    all-reduce of the whole gradient takes on its own (DDP overlaps it with the backward pass).
+    """
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    from inchi_lightning.distributed import limit_threads
+
+    limit_threads(config["cpus"])
+    world = dist.get_world_size()
+    measured = {}
+    for case in config["cases"]:
+        net, images, tokens = build(case)
+        step = step_function(case, DistributedDataParallel(net), images, tokens)
+        for _ in range(case.warmup):
+            step()
+        dist.barrier()
+        start = time.perf_counter()
+        for _ in range(case.steps):
+            step()  # DDP's all-reduce keeps the workers in step
+        dist.barrier()
+        rate = world * case.steps * case.batch_size / (time.perf_counter() - start)
+        measured[case.label] = (rate, all_reduce_seconds(net))
+        del net, images, tokens, step
+    return measured
+
+
+def all_reduce_seconds(net, repeats: int = 3) -> float:
+    """Median seconds of one all-reduce of ``net``'s whole gradient, as one flat tensor."""
+    import torch
+    import torch.distributed as dist
+
+    flat = torch.cat([p.grad.reshape(-1) for p in net.parameters() if p.grad is not None])
+    seconds = []
+    for _ in range(repeats):
+        dist.barrier()
+        start = time.perf_counter()
+        dist.all_reduce(flat)
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds)
 
 
 # ---- the three suites ------------------------------------------------------------------------
@@ -245,13 +345,27 @@ def print_table(results: list[Result], args: argparse.Namespace) -> None:
         f"{args.rounds} interleaved rounds, {cores} cores, load {os.getloadavg()[0]:.1f}\n"
     )
     baseline = results[0].rates
-    print("| case | images/s | per core | vs first | peak MB | note |")
-    print("| --- | ---: | ---: | ---: | ---: | --- |")
+    on_ray = bool(results[0].ray_rates)
+    ray_header = (
+        f" on {args.ray_workers} Ray workers | Ray / in process | s per step on Ray "
+        "| all-reduce s |"
+    )
+    ray_header = ray_header if on_ray else ""
+    ray_align = " ---: | ---: | ---: | ---: |" if on_ray else ""
+    print(f"| case | images/s | per core | vs first | peak MB |{ray_header} note |")
+    print(f"| --- | ---: | ---: | ---: | ---: |{ray_align} --- |")
     for result in results:
         rate, ratio = statistics.median(result.rates), median_ratio(result.rates, baseline)
+        ray_cells = ""
+        if on_ray:
+            ray_rate = statistics.median(result.ray_rates)
+            ray_ratio = median_ratio(result.ray_rates, result.rates)
+            step_s = args.ray_workers * args.batch_size / ray_rate
+            all_reduce_s = statistics.median(result.all_reduce_s)
+            ray_cells = f" {ray_rate:.2f} | {ray_ratio:.2f} | {step_s:.2f} | {all_reduce_s:.3f} |"
         print(
             f"| {result.case.label} | {rate:.2f} | {rate / cores:.2f} "
-            f"| {ratio:.2f} | {result.peak_mb:.0f} | {result.error} |"
+            f"| {ratio:.2f} | {result.peak_mb:.0f} |{ray_cells} {result.error} |"
         )
 
 
@@ -268,12 +382,21 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=2, help="untimed steps per run")
     parser.add_argument("--device", default="cpu", help="cpu, or cuda on a GPU machine")
     parser.add_argument("--bf16", action="store_true", help="bf16 autocast (train, decode)")
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--ray-workers",
+        type=int,
+        default=0,
+        help="train suite: also run every case on this many Ray Train workers (DDP)",
+    )
+    args = parser.parse_args(argv)
+    if args.ray_workers and (args.suite != "train" or args.device != "cpu"):
+        parser.error("--ray-workers measures the train suite on CPU workers only")
+    return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    results = run_rounds(SUITES[args.suite](args), args.rounds)
+    results = run_rounds(SUITES[args.suite](args), args.rounds, args.ray_workers)
     print_table(results, args)
     return 0
 

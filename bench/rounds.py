@@ -16,10 +16,14 @@ T = TypeVar("T")
 
 def interleaved(items: Sequence[T], rounds: int) -> Iterator[T]:
     """Every item once per round, round r starting at item r: a b c, b c a, c a b, ..."""
-    items = list(items)
     for round_index in range(rounds):
-        shift = round_index % len(items)
-        yield from items[shift:] + items[:shift]
+        yield from rotated(items, round_index)
+
+
+def rotated(items: Sequence[T], round_index: int) -> list[T]:
+    """The order of round ``round_index``: the items starting at item ``round_index``."""
+    shift = round_index % len(items)
+    return list(items[shift:]) + list(items[:shift])
 
 
 def median_ratio(values: Sequence[float], baseline: Sequence[float]) -> float:
