@@ -20,9 +20,9 @@ falls on every case alike; ratios are taken within a round, then the median is r
 With ``--ray-workers N`` every round of the train suite also runs all its cases on N Ray Train
 workers of cores/N CPUs each, data parallel through DDP as ``fit`` runs them on Ray:
 ``--batch-size`` images per worker (``data.batch_size`` is per worker there too), the workers'
-threads limited to their share.
-One TorchTrainer per round runs the cases one after another (its ~35 s start is not timed), so
-those cases share their worker processes and have no peak memory of their own.
+threads limited to their share. One TorchTrainer per round runs the cases one after another (its
+~35 s start is not timed), so those cases share their worker processes and have no peak memory
+of their own; after each case the workers also time one all-reduce of its whole gradient.
 """
 
 from __future__ import annotations
