@@ -19,11 +19,9 @@ import resource
 import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
 from pathlib import Path
 
-from rounds import interleaved
+from rounds import in_fresh_process, interleaved, peak_rss_mb
 
 H100_IMAGES_PER_S = 3100  # ResNet50 + plain LSTM, 224 px, bf16 (issue 6's figure)
 NODE_LOADER_PROCESSES = 15  # a 16-core node, one core left to the training process
@@ -32,7 +30,8 @@ NODE_LOADER_PROCESSES = 15  # a 16-core node, one core left to the training proc
 def loader_rate(
     shards: Path, workers: int, pin_memory: bool, batches: int, batch: int
 ) -> tuple[float, float, float]:
-    """(images/s, peak RSS MB of this process, of its largest loader process); run it fresh."""
+    """(images/s, peak RSS MB of this process, of its largest loader process); run it in a fresh
+    process (``in_fresh_process``), so that both peaks are this setting's alone."""
     from inchi_lightning.data import InChIDataModule
 
     datamodule = InChIDataModule(str(shards), batch_size=batch, num_workers=workers, augment=True)
@@ -46,17 +45,7 @@ def loader_rate(
     images = sum(len(next(iterator)["image_ids"]) for _ in range(batches))
     rate = images / (time.perf_counter() - start)
     del iterator  # its loader processes are joined: RUSAGE_CHILDREN then counts them
-    own, loaders = (resource.getrusage(who).ru_maxrss / 2**10 for who in RUSAGE)
-    return rate, own, loaders
-
-
-RUSAGE = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-
-
-def fresh_loader_rate(*args) -> tuple[float, float, float]:
-    """``loader_rate`` in a new process: its peak memory is that setting's alone."""
-    with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn")) as pool:
-        return pool.submit(loader_rate, *args).result()
+    return rate, peak_rss_mb(), peak_rss_mb(resource.RUSAGE_CHILDREN)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     peaks: dict[tuple[int, bool], tuple[float, float]] = {s: (0.0, 0.0) for s in settings}
     for workers, pin in interleaved(settings, args.rounds):
         shards = Path(args.shards)
-        rate, own, loaders = fresh_loader_rate(shards, workers, pin, args.batches, args.batch_size)
+        rate, own, loaders = in_fresh_process(
+            loader_rate, shards, workers, pin, args.batches, args.batch_size
+        )
         rates[(workers, pin)].append(rate)
         peaks[(workers, pin)] = tuple(map(max, peaks[(workers, pin)], (own, loaders)))
     size = Path(args.shards).name

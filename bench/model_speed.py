@@ -30,15 +30,12 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
-import resource
 import statistics
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 
-from rounds import median_ratio, rotated
+from rounds import in_fresh_process, median_ratio, peak_rss_mb, rotated
 
 VOCAB = 101  # the synthetic corpus's vocabulary size, specials included
 EOS_ID = 2
@@ -161,7 +158,7 @@ def measure(case: Case) -> tuple[float, float, str]:
     if case.device.startswith("cuda"):
         peak_mb = torch.cuda.max_memory_allocated() / 2**20  # GPU memory is the limit there
     else:
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+        peak_mb = peak_rss_mb()
     return rate, peak_mb, error
 
 
@@ -187,11 +184,9 @@ def run_rounds(cases: list[Case], rounds: int, ray_workers: int = 0) -> list[Res
 
 
 def run_in_processes(results: list[Result]) -> None:
-    spawn = get_context("spawn")
     for result in results:
         # One process per run: peak RSS and warm caches belong to this case alone.
-        with ProcessPoolExecutor(max_workers=1, mp_context=spawn) as pool:
-            rate, peak_mb, error = pool.submit(measure, result.case).result()
+        rate, peak_mb, error = in_fresh_process(measure, result.case)
         result.rates.append(rate)
         result.peak_mb = max(result.peak_mb, peak_mb)
         result.error = result.error or error
