@@ -1,13 +1,13 @@
 """The Ray job: a labelled image set → a shard directory, resumable, with every reject explained.
 
 Every label is checked before any image work (``labels.accept_labels``: ids and the tokenizer
-on the driver, RDKit's parse in the same tasks, then the vocabulary, given or built from the
-training split), so that every accepted sample of every split decodes back to its label. Images are read and cleaned in
-Ray tasks, one per shard, a bounded number in flight; a task writes its shard itself, so only
-paths and reject rows, never image arrays, go through the object store. The shard plan
-depends only on the input and the settings, so a re-run skips finished shards and ends with
-the same bytes as one uninterrupted run. With ``processes`` the same tasks run in local worker
-processes instead, for a machine without Ray.
+on the driver, RDKit's parse in tasks like the images', then the vocabulary, given or built from
+the training split), so that every accepted sample of every split decodes back to its label.
+Images are read and cleaned in Ray tasks, one per shard, a bounded number in flight; a task
+writes its shard itself, so only paths and reject rows, never image arrays, go through the
+object store. The shard plan depends only on the input and the settings, so a re-run skips
+finished shards and ends with the same bytes as one uninterrupted run. With ``processes`` the
+same tasks run in local worker processes instead, for a machine without Ray.
 
 Ray's session files go to ``$RAY_TMPDIR/ray`` (Ray's own variable; default ``/tmp/ray``). With
 ``address`` (a running cluster), input and output must be paths that every node sees.
