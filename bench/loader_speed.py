@@ -32,7 +32,7 @@ def loader_rate(
 ) -> tuple[float, float, float]:
     """(images/s, peak RSS MB of this process, of its largest loader process); run it in a fresh
     process (``in_fresh_process``), so that both peaks are this setting's alone."""
-    from inchi_lightning.data import InChIDataModule
+    from inchi_lightning.training.data import InChIDataModule
 
     datamodule = InChIDataModule(str(shards), batch_size=batch, num_workers=workers, augment=True)
     datamodule.setup("fit")

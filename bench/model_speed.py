@@ -87,7 +87,8 @@ class Result:
 def build(case: Case):
     import torch
 
-    from inchi_lightning.model import Captioner, DecoderConfig, EncoderConfig
+    from inchi_lightning.network.captioner import Captioner, DecoderConfig
+    from inchi_lightning.network.encoder import EncoderConfig
 
     torch.manual_seed(0)
     net = Captioner(
@@ -203,7 +204,7 @@ def run_on_ray_workers(results: list[Result], workers: int) -> None:
     from ray.train import RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
-    from inchi_lightning.distributed import RaySettings, ray_connection
+    from inchi_lightning.training.distributed import RaySettings, ray_connection
 
     cpus = len(os.sched_getaffinity(0)) // workers
     settings = RaySettings(num_workers=workers, cpus_per_worker=cpus)
@@ -235,7 +236,7 @@ def ray_worker_loop(config: dict) -> dict[str, tuple[float, float]]:
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
 
-    from inchi_lightning.distributed import limit_threads
+    from inchi_lightning.training.distributed import limit_threads
 
     limit_threads(config["cpus"])
     world = dist.get_world_size()

@@ -24,8 +24,8 @@ import torch
 from rounds import interleaved
 from torch.utils.data import DataLoader
 
-from inchi_lightning.data import IMAGE_SUFFIXES, ImageFolderDataset, collate_images
-from inchi_lightning.labelled_set import load_captioner
+from inchi_lightning.evaluation.labelled_set import load_captioner
+from inchi_lightning.training.data import IMAGE_SUFFIXES, ImageFolderDataset, collate_images
 
 
 def loader(paths: list[Path], model, workers: int, batch: int) -> DataLoader:

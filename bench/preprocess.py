@@ -75,7 +75,7 @@ def bench_ray(
     import ray
 
     from inchi_lightning.imaging import CleanParams
-    from inchi_lightning.preprocess import preprocess
+    from inchi_lightning.prep.preprocess import preprocess
 
     started = time.perf_counter()
     ray.init(num_cpus=cpus, include_dashboard=False, log_to_driver=False)
@@ -122,7 +122,7 @@ def main() -> None:
     parser.add_argument("--raw", type=Path, default=ROOT / "data" / "bench-preprocess-raw")
     args = parser.parse_args()
 
-    from inchi_lightning.synth import synthesise
+    from inchi_lightning.prep.synth import synthesise
 
     synthesise(args.raw, n=args.n, seed=0, num_workers=2, progress=False)
     paths = sorted(args.raw.glob("train/*/*/*/*.png"))

@@ -127,10 +127,11 @@ def window_rates(durations: list[float], window: int, images_per_step: int) -> l
 
 def plain_pytorch(args: argparse.Namespace, shards: Path) -> list[float]:
     """The training step of InChICaptioner, written as a bare loop over the same loader."""
-    from inchi_lightning.data import InChIDataModule
-    from inchi_lightning.model import DecoderConfig, EncoderConfig
-    from inchi_lightning.module import InChICaptioner, ink
+    from inchi_lightning.network.captioner import DecoderConfig
+    from inchi_lightning.network.encoder import EncoderConfig
     from inchi_lightning.tokenizer import PAD_ID
+    from inchi_lightning.training.data import InChIDataModule
+    from inchi_lightning.training.module import InChICaptioner, ink
 
     torch.manual_seed(0)
     datamodule = InChIDataModule(
@@ -183,7 +184,7 @@ def plain_pytorch(args: argparse.Namespace, shards: Path) -> list[float]:
 
 def cli_fit(args: argparse.Namespace, shards: Path, workdir: Path, overrides: list[str]) -> dict:
     """One ``fit`` through InChICLI with a StepTimer; returns rank 0's timing record."""
-    from inchi_lightning.lightning_cli import InChICLI
+    from inchi_lightning.cli.lightning import InChICLI
 
     timings = workdir / "timings.json"
     timer = {
@@ -246,7 +247,7 @@ def cli_rates(
 
 
 def ensure_shards(args: argparse.Namespace) -> Path:
-    from inchi_lightning.data import QuickstartSettings, prepare_shards
+    from inchi_lightning.prep.quickstart import QuickstartSettings, prepare_shards
 
     shards = Path(args.shards or f"data/bench/shards-{args.image_size}").resolve()
     settings = QuickstartSettings(n=args.n, seed=0, image_size=args.image_size, val_fraction=0.05)

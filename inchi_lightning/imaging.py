@@ -173,18 +173,62 @@ def clean(gray: np.ndarray, params: CleanParams = CleanParams()) -> np.ndarray:
     Raises:
         ImageError: nothing but specks (or nothing at all) is drawn.
     """
-    gray = shrink_to(gray, params.max_input_side)
-    ink = despeckle(gray < params.threshold, params.max_speck_area, params.max_speck_extent)
+    image, _ = clean_with_transform(gray, params)
+    return image
+
+
+def clean_with_transform(
+    gray: np.ndarray, params: CleanParams = CleanParams()
+) -> tuple[np.ndarray, np.ndarray]:
+    """``clean(gray, params)`` and the (2, 3) float64 affine matrix of its geometry.
+
+    The matrix maps a point of ``gray`` to where ``clean`` put it: ``matrix @ (x, y, 1)``, the
+    shrinking, crop, portrait-to-landscape turn, resize and padding composed; annotations made
+    at pixel positions of the input (``molgraph.MolGraph.transformed``) follow it. Points are
+    pixel centres, as numpy and OpenCV index: (x, y) is the centre of column x, row y.
+
+    Raises:
+        ImageError: nothing but specks (or nothing at all) is drawn.
+    """
+    shrunk = shrink_to(gray, params.max_input_side)
+    matrix = _resize_matrix(gray.shape, shrunk.shape)
+    ink = despeckle(shrunk < params.threshold, params.max_speck_area, params.max_speck_extent)
     rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     if rows.size == 0:
         raise ImageError("empty image")
     box = np.s_[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    matrix = _shift_matrix(-cols[0], -rows[0]) @ matrix
     # Ink keeps its gray level (anti-aliasing carries stroke width); the rest becomes paper.
-    drawing = np.where(ink[box], gray[box], WHITE).astype(np.uint8)
+    drawing = np.where(ink[box], shrunk[box], WHITE).astype(np.uint8)
     if drawing.shape[0] > drawing.shape[1]:
+        matrix = _anticlockwise_matrix(drawing.shape[1]) @ matrix
         drawing = cv2.rotate(drawing, cv2.ROTATE_90_COUNTERCLOCKWISE)
-    drawing = stretch_contrast(fit_within(drawing, params.image_size - 2 * params.margin))
-    return pad_to_square(unsharp(drawing, params.sharpen), params.image_size)
+    fitted = fit_within(drawing, params.image_size - 2 * params.margin)
+    matrix = _resize_matrix(drawing.shape, fitted.shape) @ matrix
+    top, left = _pad_offsets(fitted.shape, params.image_size)
+    matrix = _shift_matrix(left, top) @ matrix
+    image = pad_to_square(unsharp(stretch_contrast(fitted), params.sharpen), params.image_size)
+    return image, matrix[:2]
+
+
+def _shift_matrix(dx: float, dy: float) -> np.ndarray:
+    """(3, 3): points moved by (dx, dy), as a crop or a pad moves them."""
+    return np.array([[1.0, 0.0, dx], [0.0, 1.0, dy], [0.0, 0.0, 1.0]])
+
+
+def _anticlockwise_matrix(width: int) -> np.ndarray:
+    """(3, 3): a quarter turn anticlockwise of an image ``width`` wide: (x, y) -> (y, W-1-x)."""
+    return np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, width - 1.0], [0.0, 0.0, 1.0]])
+
+
+def _resize_matrix(before: tuple[int, ...], after: tuple[int, ...]) -> np.ndarray:
+    """(3, 3): how ``cv2.resize`` from shape ``before`` to ``after`` moves pixel centres.
+
+    OpenCV aligns pixel edges, not centres: x' = (x + 0.5) * scale - 0.5 on each axis, with the
+    scale of that axis (the two differ a little, sizes being rounded).
+    """
+    sy, sx = after[0] / before[0], after[1] / before[1]
+    return np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
 
 
 def shrink_to(gray: np.ndarray, max_side: int) -> np.ndarray:
@@ -242,6 +286,11 @@ def unsharp(gray: np.ndarray, amount: float) -> np.ndarray:
 def pad_to_square(gray: np.ndarray, side: int) -> np.ndarray:
     """``gray`` (at most ``side`` on each axis) centred on a white ``side`` x ``side`` canvas."""
     canvas = np.full((side, side), WHITE, dtype=np.uint8)
-    top, left = (side - gray.shape[0]) // 2, (side - gray.shape[1]) // 2
+    top, left = _pad_offsets(gray.shape, side)
     canvas[top : top + gray.shape[0], left : left + gray.shape[1]] = gray
     return canvas
+
+
+def _pad_offsets(shape: tuple[int, ...], side: int) -> tuple[int, int]:
+    """(top, left): where ``pad_to_square`` puts an image of ``shape`` on its canvas."""
+    return (side - shape[0]) // 2, (side - shape[1]) // 2

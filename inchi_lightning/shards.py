@@ -15,15 +15,18 @@ from __future__ import annotations
 import bisect
 import csv
 import io
+import json
 import os
-import secrets
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from inchi_lightning.files import atomic_path, remove, temporaries, write_atomically
+from inchi_lightning.imaging import CleanParams
+from inchi_lightning.tokenizer import InChITokenizer
 
 # The files of a whole shard directory (written by preprocess)...
 VOCAB_FILE = "vocab.json"
@@ -33,8 +36,9 @@ SPLITS = ("train", "val", "test")
 # ...and of each shard.
 IMAGES_FILE = "images.npy"
 INDEX_FILE = "index.parquet"
+GRAPH_COLUMN = "graph"  # index.parquet's optional column: each image's annotation as JSON
 _SOURCE_KEY = b"inchi_lightning.source"  # index.parquet metadata: what the shard was made from
-_SHARD_GLOB = "shard-[0-9][0-9][0-9][0-9][0-9]"  # final names only: never a .tmp- leftover
+_SHARD_GLOB = "shard-[0-9][0-9][0-9][0-9][0-9]"  # final names only: temporaries are hidden
 
 Reject = tuple[int, str, str]  # (row, image_id, reason)
 
@@ -52,6 +56,7 @@ def write_shard(
     inchis: Sequence[str],
     rejects: Sequence[Reject] = (),
     source: str = "",
+    graphs: Sequence[dict | None] | None = None,
 ) -> Path:
     """Write one shard atomically and return its final directory, ``split_dir/shard-NNNNN``.
 
@@ -63,6 +68,9 @@ def write_shard(
         image_ids, inchis: N each, in the order of ``images``.
         rejects: ``(row, image_id, reason)`` for the input rows of this shard left out.
         source: a fingerprint of what the shard was made from, read back by ``shard_source``.
+        graphs: N annotations (``MolGraph.to_dict()`` in the shard's image pixels, None for an
+            image without one), stored as a ``graph`` JSON column; a set without annotations
+            writes no such column, so its bytes are those of a shard before annotations.
     """
     if not len(images) == len(image_ids) == len(inchis):
         raise ValueError(
@@ -73,32 +81,20 @@ def write_shard(
     split_dir = Path(split_dir)
     split_dir.mkdir(parents=True, exist_ok=True)
     final = split_dir / shard_name(shard_index)
-    tmp = split_dir / f"{final.name}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-    tmp.mkdir()
-    np.save(tmp / IMAGES_FILE, np.ascontiguousarray(images))
-    table = pa.table(
-        {"image_id": pa.array(image_ids, pa.string()), "InChI": pa.array(inchis, pa.string())}
-    )
-    pq.write_table(table.replace_schema_metadata({_SOURCE_KEY: source.encode()}), tmp / INDEX_FILE)
-    (tmp / REJECTS_FILE).write_text(rejects_csv(rejects))
-    for path in (tmp / IMAGES_FILE, tmp / INDEX_FILE, tmp / REJECTS_FILE, tmp):
-        _fsync(path)
-    try:
-        os.rename(tmp, final)
-    except OSError:
-        if not final.is_dir():
-            raise
-        shutil.rmtree(tmp)
-    _fsync(split_dir)  # makes the rename itself durable
+    columns = {"image_id": pa.array(image_ids, pa.string()), "InChI": pa.array(inchis, pa.string())}
+    if graphs is not None and any(g is not None for g in graphs):
+        if len(graphs) != len(image_ids):
+            raise ValueError(f"{len(graphs)} graphs for {len(image_ids)} images")
+        texts = [None if g is None else json.dumps(g, separators=(",", ":")) for g in graphs]
+        columns[GRAPH_COLUMN] = pa.array(texts, pa.string())
+    table = pa.table(columns)
+    with atomic_path(final) as tmp:
+        tmp.mkdir()
+        np.save(tmp / IMAGES_FILE, np.ascontiguousarray(images))
+        metadata = {_SOURCE_KEY: source.encode()}
+        pq.write_table(table.replace_schema_metadata(metadata), tmp / INDEX_FILE)
+        (tmp / REJECTS_FILE).write_text(rejects_csv(rejects))
     return final
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def rejects_csv(rejects: Sequence[Reject]) -> str:
@@ -134,10 +130,9 @@ def remove_leftovers(split_dir: str | os.PathLike) -> list[Path]:
 
     Only safe when no writer is at work on ``split_dir``.
     """
-    split_dir = Path(split_dir)
-    leftovers = sorted(split_dir.glob(f"{_SHARD_GLOB}.tmp-*")) if split_dir.is_dir() else []
+    leftovers = temporaries(split_dir, _SHARD_GLOB)
     for path in leftovers:
-        shutil.rmtree(path)
+        remove(path)
     return leftovers
 
 
@@ -154,12 +149,17 @@ class ShardSet(Sequence):
         self.shard_dirs = finished_shards(self.split_dir)
         self.image_ids: list[str] = []
         self.inchis: list[str] = []
+        self._graphs: list[str | None] = []  # JSON text per sample, None without annotation
         self._starts: list[int] = []  # index of each shard's first sample
         for shard_dir in self.shard_dirs:
             table = pq.read_table(shard_dir / INDEX_FILE)
             self._starts.append(len(self.image_ids))
             self.image_ids += table.column("image_id").to_pylist()
             self.inchis += table.column("InChI").to_pylist()
+            has_graphs = GRAPH_COLUMN in table.column_names
+            self._graphs += (
+                table.column(GRAPH_COLUMN).to_pylist() if has_graphs else [None] * len(table)
+            )
         self._images: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
@@ -174,6 +174,16 @@ class ShardSet(Sequence):
         # A copy: the map is read-only, and a tensor made from it would not own its memory.
         return np.array(image), self.image_ids[index], self.inchis[index]
 
+    def graph(self, index: int) -> dict | None:
+        """Sample ``index``'s annotation (``MolGraph.to_dict()``, image pixels) or None."""
+        text = self._graphs[index]
+        return None if text is None else json.loads(text)
+
+    @property
+    def annotated(self) -> int:
+        """How many samples carry an annotation."""
+        return sum(g is not None for g in self._graphs)
+
     def shard_images(self, shard: int) -> np.ndarray:
         """The (N, S, S) uint8 ``np.memmap`` of shard number ``shard``, mapped on first use."""
         if shard not in self._images:
@@ -186,3 +196,48 @@ class ShardSet(Sequence):
 
     def __getstate__(self) -> dict:
         return {**self.__dict__, "_images": {}}
+
+
+# ---- the whole shard directory --------------------------------------------------------------
+
+
+def write_rejects(shards: str | os.PathLike, rejects: Sequence[Reject]) -> None:
+    write_atomically(Path(shards) / REJECTS_FILE, rejects_csv(rejects))
+
+
+def write_shard_directory(
+    shards: str | os.PathLike, tokenizer: InChITokenizer, rejects: Sequence[Reject], manifest: dict
+) -> None:
+    """vocab.json, rejects.csv, then manifest.json, each atomically, the manifest last: its
+    presence says the directory is complete. Leftovers of killed writers are removed first."""
+    shards = Path(shards)
+    tokenizer.save(shards / VOCAB_FILE)
+    write_rejects(shards, rejects)
+    for split in SPLITS:  # every writer of this job has finished
+        remove_leftovers(shards / split)
+    write_atomically(shards / MANIFEST_FILE, json.dumps(manifest, indent=1) + "\n")
+
+
+def read_manifest(shards: str | os.PathLike) -> dict | None:
+    """The manifest of a finished shard directory; None when it is not finished (or none)."""
+    path = Path(shards) / MANIFEST_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def read_clean_params(shards: str | os.PathLike) -> CleanParams | None:
+    """The clean() settings a finished shard directory's images were made with, or None."""
+    manifest = read_manifest(shards)
+    return None if manifest is None else CleanParams(**manifest["clean"])
+
+
+def read_shard_spec(shards: str | os.PathLike) -> tuple[InChITokenizer, CleanParams]:
+    """The vocabulary and clean() parameters recorded in a finished shard directory.
+
+    Raises:
+        FileNotFoundError: the directory holds no finished set.
+    """
+    shards = Path(shards)
+    clean_params = read_clean_params(shards)
+    if clean_params is None:
+        raise FileNotFoundError(f"no preprocessed shards at {shards} (no {MANIFEST_FILE})")
+    return InChITokenizer.load(shards / VOCAB_FILE), clean_params

@@ -31,7 +31,7 @@ def ray_temp_dir():
 @pytest.fixture(scope="session")
 def tiny_raw(tmp_path_factory) -> Path:
     """~120 synthetic drawings in the Kaggle BMS layout."""
-    from inchi_lightning.synth import synthesise
+    from inchi_lightning.prep.synth import synthesise
 
     out = tmp_path_factory.mktemp("raw")
     synthesise(out, n=120, seed=7, num_workers=2, progress=False)
@@ -42,7 +42,7 @@ def tiny_raw(tmp_path_factory) -> Path:
 def tiny_shards(tiny_raw, tmp_path_factory) -> Path:
     """``tiny_raw`` preprocessed to 64 px shards with a validation split."""
     from inchi_lightning.imaging import CleanParams
-    from inchi_lightning.preprocess import preprocess
+    from inchi_lightning.prep.preprocess import preprocess
 
     out = tmp_path_factory.mktemp("shards") / "shards"
     preprocess(

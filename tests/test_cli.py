@@ -120,6 +120,17 @@ def test_score_compares_a_submission_with_labels(tmp_path, capsys):
     assert "mean Levenshtein 0.50" in out and "exact match 50.0%" in out
 
 
+def test_score_reads_labels_with_a_byte_order_mark_and_refuses_in_one_line(tmp_path, capsys):
+    labels, submission = tmp_path / "labels.csv", tmp_path / "sub.csv"
+    labels.write_text("\ufeffimage_id,InChI\na,InChI=1S/CH4/h1H4\n", encoding="utf-8")
+    submission.write_text("image_id,InChI\na,InChI=1S/CH4/h1H4\n")
+    assert main(["score", "--submission", str(submission), "--labels", str(labels)]) == 0
+    assert "exact match 100.0%" in capsys.readouterr().out
+    submission.write_text("image_id,smiles\na,C\n")
+    assert main(["score", "--submission", str(submission), "--labels", str(labels)]) == 2
+    assert one_line_error(capsys) == f"error: {submission} has no InChI column"
+
+
 def one_line_error(capsys) -> str:
     """The command's one ``error:`` line, its last on stderr, with no traceback.
 

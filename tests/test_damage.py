@@ -5,8 +5,9 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from inchi_lightning import chem, drawing
-from inchi_lightning import damage as scans
+from inchi_lightning import chem
+from inchi_lightning.prep import damage as scans
+from inchi_lightning.prep import drawing
 
 
 def _page(height: int = 60, width: int = 80) -> np.ndarray:
@@ -87,3 +88,30 @@ def test_patent_damage_only_binarises() -> None:
     for damage in (scans.random_patent_damage(rng) for _ in range(200)):
         assert damage.quarter_turns == damage.stroke_breaks == 0
         assert damage.speck_density == damage.ink_dropout == 0.0
+
+
+# --- where damage moves the pixels ------------------------------------------------------------
+
+
+def test_quarter_turn_matrix_moves_points_as_the_pixels_move() -> None:
+    page = np.full((5, 7), 255, np.uint8)
+    page[1, 5] = 0  # column 5, row 1
+    for turns in range(5):
+        matrix = scans.quarter_turn_matrix(turns, *page.shape)
+        turned = scans.rotate_quarter_turns(page, turns)
+        row, col = np.argwhere(turned == 0)[0]
+        assert np.allclose(matrix @ (5.0, 1.0, 1.0), (col, row))
+    assert np.allclose(scans.quarter_turn_matrix(1, 5, 7), [[0, 1, 0], [-1, 0, 6]])  # W - 1 - x
+
+
+def test_apply_damage_with_transform_gives_apply_damages_pixels_and_their_turn() -> None:
+    gray = drawing.draw(chem.mol_from_smiles("CC(=O)Oc1ccccc1C(=O)O"), drawing.DrawStyle())
+    for turns in (0, 1, 3):
+        damage = scans.Damage(
+            blur_sigma=0.5, threshold=200, ink_dropout=0.01, stroke_breaks=2, break_radius=1,
+            speck_density=1e-3, quarter_turns=turns,
+        )  # fmt: skip
+        scan = scans.apply_damage(gray, damage, np.random.default_rng(4))
+        image, matrix = scans.apply_damage_with_transform(gray, damage, np.random.default_rng(4))
+        assert np.array_equal(image, scan)
+        assert np.allclose(matrix, scans.quarter_turn_matrix(turns, *gray.shape))

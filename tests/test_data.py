@@ -2,16 +2,14 @@ import numpy as np
 import pytest
 import torch
 
-from inchi_lightning.data import (
+from inchi_lightning.tokenizer import EOS_ID, PAD_ID, SOS_ID
+from inchi_lightning.training.data import (
     InChIDataModule,
-    QuickstartSettings,
     collate_captions,
     list_images,
-    prepare_shards,
+    refuse_name_clashes,
     train_augmentation,
 )
-from inchi_lightning.imaging import CleanParams
-from inchi_lightning.tokenizer import EOS_ID, PAD_ID, SOS_ID
 
 from .conftest import TINY_IMAGE_SIZE
 
@@ -80,28 +78,6 @@ def test_collate_pads_to_the_longest():
     assert batch["images"].shape == (2, 1, 4, 4)
 
 
-def test_missing_shards_without_quickstart_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="preprocess"):
-        prepare_shards(tmp_path / "nowhere", quickstart=None)
-
-
-def test_prepare_shards_reads_vocabulary_and_clean_params(tiny_shards):
-    tokenizer, clean_params = prepare_shards(tiny_shards, quickstart=None)
-    assert tokenizer.vocab_size > 10
-    assert clean_params == CleanParams(image_size=TINY_IMAGE_SIZE)
-
-
-def test_quickstart_builds_missing_shards(tmp_path):
-    settings = QuickstartSettings(n=30, image_size=48, val_fraction=0.2)
-    tokenizer, clean_params = prepare_shards(tmp_path / "shards", settings)
-    assert clean_params.image_size == 48
-    assert (tmp_path / "shards-raw" / "train_labels.csv").is_file()
-    datamodule = make_datamodule(tmp_path / "shards")
-    datamodule.setup("fit")
-    assert len(datamodule.datasets["train"]) + len(datamodule.datasets["val"]) > 0
-    assert datamodule.tokenizer == tokenizer
-
-
 def test_list_images_separates_other_files(tmp_path):
     (tmp_path / "a" / "b").mkdir(parents=True)
     for name in ["a/b/x.png", "y.PNG", "z.jpg", "notes.txt", "labels.csv"]:
@@ -109,3 +85,13 @@ def test_list_images_separates_other_files(tmp_path):
     images, others = list_images(tmp_path)
     assert [p.name for p in images] == ["x.png", "y.PNG", "z.jpg"]
     assert sorted(p.name for p in others) == ["labels.csv", "notes.txt"]
+
+
+def test_two_images_of_one_name_in_different_folders_are_refused(tmp_path):
+    for name in ["a/x.png", "b/x.png", "b/y.png"]:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"")
+    images, _ = list_images(tmp_path)
+    with pytest.raises(ValueError, match=r"a/x.png and b/x.png .* both be named 'x'"):
+        refuse_name_clashes(images, tmp_path)
+    refuse_name_clashes(images[1:], tmp_path)  # b/x.png and b/y.png: distinct names

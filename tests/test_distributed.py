@@ -23,8 +23,8 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from inchi_lightning.distributed import RayRunOutcome
-from inchi_lightning.lightning_cli import InChICLI
+from inchi_lightning.cli.lightning import InChICLI
+from inchi_lightning.training.distributed import RayRunOutcome
 
 ROOT = Path(__file__).parents[1]
 CONFIG = str(ROOT / "configs" / "quickstart.yaml")

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from rdkit import Chem, RDConfig
 
-from inchi_lightning import chem, drawing
+from inchi_lightning import chem
+from inchi_lightning.prep import drawing
 
 
 def test_random_style_is_seeded_and_stays_in_bms_ranges() -> None:
@@ -172,3 +173,59 @@ def test_labels_cut_by_a_tight_canvas_make_it_grow_when_asked() -> None:
     grown = drawing.draw(mol, dataclasses.replace(tight, grow_to_fit_labels=True))
     assert not ink_on_edge(grown)
     assert grown.shape[0] >= 160 and grown.shape[1] > 230
+
+
+# --- the molecule as drawn --------------------------------------------------------------------
+
+
+def test_draw_with_graph_gives_draws_pixels_for_every_style() -> None:
+    mol = _mol("C[C@H]1CC[C@@H]2CCCC[C@H]2C1OC")  # wedges, a ring fusion H, an OMe group
+    for seed in range(6):
+        kind = drawing.STYLE_KINDS[seed % 2]
+        style = drawing.fit_canvas(mol, drawing.random_style(np.random.default_rng(seed), kind))
+        drawn = drawing.draw_with_graph(mol, style)
+        assert np.array_equal(drawn.image, drawing.draw(mol, style))
+        assert drawn.graph is not None and drawn.problem == ""
+        height, width = drawn.image.shape
+        assert all(0 <= x < width and 0 <= y < height for x, y in drawn.graph.points)
+
+
+def test_the_graph_records_the_drawn_wedges_and_chiral_hydrogens() -> None:
+    mol = _mol("C[C@H]1CC[C@@H]2CCCC[C@H]2C1")
+    graph = drawing.draw_with_graph(mol, drawing.DrawStyle()).graph
+    symbols = [atom.symbol for atom in graph.atoms]
+    assert symbols.count("H") == 2  # RDKit draws the ring fusion's hydrogens
+    marked = [bond for bond in graph.bonds if bond.kind in ("wedge", "hash")]
+    assert len(marked) == 3  # one per stereocentre
+    for bond in marked:  # the narrow end is the stereocentre, a carbon
+        assert graph.atoms[bond.begin].symbol == "C"
+
+
+def test_group_labels_are_recorded_as_the_text_drawn() -> None:
+    mol = _mol("COc1ccc(CC(=O)O)cc1")
+    for abbreviation_set, expected in (("formula", ["COOH", "OCH3"]), ("short", ["CO2H", "OMe"])):
+        style = drawing.DrawStyle(abbreviate=True, abbreviation_set=abbreviation_set)
+        graph = drawing.draw_with_graph(mol, style).graph
+        labels = sorted(atom.symbol for atom in graph.atoms if atom.symbol not in ("C", "O"))
+        assert labels == expected
+
+
+def test_atom_positions_are_pixel_centres() -> None:
+    """A thick horizontal bond: its ink is centred on the row both atoms are recorded at."""
+    style = drawing.DrawStyle(width=200, height=161, bond_line_width=4.0)
+    drawn = drawing.draw_with_graph(_mol("CC"), style)
+    (x0, y0), (x1, y1) = drawn.graph.points
+    ink = 255.0 - drawn.image
+    rows = np.arange(ink.shape[0])[:, None]
+    assert abs(y0 - y1) < 1e-6
+    assert abs(float((ink * rows).sum() / ink.sum()) - y0) < 0.05
+
+
+def test_the_styles_rotation_turns_the_points_with_the_drawing() -> None:
+    mol = _mol("CCCCO")
+    level = drawing.draw_with_graph(mol, drawing.DrawStyle(width=300, height=300)).graph.points
+    style = drawing.DrawStyle(width=300, height=300, rotation=90.0)
+    turned = drawing.draw_with_graph(mol, style).graph.points
+    # Anticlockwise on screen: with y down, (x, y) -> (y, -x) about the molecule's centre.
+    level, turned = level - level.mean(axis=0), turned - turned.mean(axis=0)
+    assert np.allclose(turned, level @ np.array([[0.0, 1.0], [-1.0, 0.0]]).T, atol=0.5)

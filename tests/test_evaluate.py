@@ -11,18 +11,19 @@ import torch
 from rapidfuzz.distance import Levenshtein
 
 from inchi_lightning.cli import main
-from inchi_lightning.data import InChIDataModule, prepare_shards
-from inchi_lightning.evaluate import STEPS, score_steps
-from inchi_lightning.labelled_set import predict_labelled
-from inchi_lightning.model import DecoderConfig, EncoderConfig
-from inchi_lightning.module import InChICaptioner
-from inchi_lightning.shards import ShardSet
+from inchi_lightning.evaluation.labelled_set import predict_labelled
+from inchi_lightning.evaluation.scoring import STEPS, score_steps
+from inchi_lightning.network.captioner import DecoderConfig
+from inchi_lightning.network.encoder import EncoderConfig
+from inchi_lightning.shards import ShardSet, read_shard_spec
+from inchi_lightning.training.data import InChIDataModule
+from inchi_lightning.training.module import InChICaptioner
 
 
 @pytest.fixture(scope="module")
 def tiny_ckpt(tiny_shards, tmp_path_factory) -> Path:
     """A checkpoint after one training step: cheap, and its predictions are far off."""
-    tokenizer, clean_params = prepare_shards(tiny_shards, quickstart=None)
+    tokenizer, clean_params = read_shard_spec(tiny_shards)
     model = InChICaptioner(
         vocabulary=tokenizer.tokens,
         max_length=tokenizer.max_length,

@@ -14,6 +14,7 @@ from inchi_lightning.imaging import (
     CleanParams,
     ImageError,
     clean,
+    clean_with_transform,
     despeckle,
     read_gray,
 )
@@ -89,6 +90,45 @@ def test_extreme_aspect_ratios_and_huge_images(shape):
     image[10:-10, shape[1] // 2 - 3 : shape[1] // 2 + 3] = 0
     out = clean(image, PARAMS)
     assert out.shape == (128, 128) and (out < 128).any()
+
+
+def page_of_blocks(shape: tuple[int, int], centres: list[tuple[int, int]]) -> np.ndarray:
+    """White paper with a 9 x 9 block of ink centred on each (x, y) of ``centres``."""
+    page = np.full(shape, 255, dtype=np.uint8)
+    for x, y in centres:
+        page[y - 4 : y + 5, x - 4 : x + 5] = 0
+    return page
+
+
+def darkness_centre(image: np.ndarray, point: np.ndarray, radius: int) -> np.ndarray:
+    """(x, y): the darkness-weighted centre of ``image`` within ``radius`` of ``point``."""
+    x, y = np.round(point).astype(int)
+    padded = np.pad(image, radius, constant_values=255)  # windows may cross the edge
+    window = 255.0 - padded[y : y + 2 * radius + 1, x : x + 2 * radius + 1]
+    rows, cols = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    return np.array([(window * cols).sum(), (window * rows).sum()]) / window.sum() + (x, y)
+
+
+@pytest.mark.parametrize(
+    ("shape", "params"),
+    [
+        ((300, 500), CleanParams(image_size=128, sharpen=0.0)),  # crop and shrink
+        ((500, 300), CleanParams(image_size=128, sharpen=0.0)),  # portrait: turned
+        ((900, 700), CleanParams(image_size=128, sharpen=0.0, max_input_side=400)),  # shrunk
+        ((120, 90), CleanParams(image_size=256, sharpen=1.0)),  # enlarged, sharpened
+    ],
+)
+def test_clean_with_transform_maps_points_to_where_clean_put_them(shape, params):
+    height, width = shape
+    centres = [(20, 30), (width - 15, 40), (width // 2, height - 25), (width // 3, height // 2)]
+    page = page_of_blocks(shape, centres)
+    image, matrix = clean_with_transform(page, params)
+    assert np.array_equal(image, clean(page, params)) and matrix.shape == (2, 3)
+    scale = np.sqrt(abs(np.linalg.det(matrix[:, :2])))
+    radius = max(3, round(6 * scale))
+    for centre in centres:
+        mapped = matrix @ (*centre, 1.0)
+        assert np.allclose(darkness_centre(image, mapped, radius), mapped, atol=0.2), centre
 
 
 def test_nothing_but_specks_is_an_empty_image():

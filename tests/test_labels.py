@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from inchi_lightning.labels import (
+from inchi_lightning.labels_file import Row
+from inchi_lightning.prep.labels import (
     InputError,
-    Row,
     accept_labels,
     check_labels,
     check_vocabulary,
@@ -14,7 +14,7 @@ from inchi_lightning.labels import (
     read_rows,
     split_of,
 )
-from inchi_lightning.tasks import task_runner
+from inchi_lightning.prep.tasks import task_runner
 from inchi_lightning.tokenizer import InChITokenizer
 
 GOOD = "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3"
@@ -36,14 +36,19 @@ def test_bms_and_flat_layouts_and_neither(tmp_path):
 
 def test_rows_are_read_with_a_byte_order_mark_and_empty_cells(tmp_path):
     (tmp_path / "labels.csv").write_text(f'\ufeffimage_id,InChI\na,"{GOOD}"\n,\n', encoding="utf-8")
-    assert read_rows(find_layout(tmp_path)) == [Row(0, "a", GOOD), Row(1, "", "")]
+    assert read_rows(find_layout(tmp_path)) == ([Row(0, "a", GOOD)], [(1, "", "empty image_id")])
+
+
+def test_a_labels_file_without_its_columns_is_an_input_error(tmp_path):
+    (tmp_path / "labels.csv").write_text("id,smiles\n")
+    with pytest.raises(InputError, match="has no InChI or image_id column"):
+        read_rows(find_layout(tmp_path))
 
 
 def test_label_checks():
     rows = [
         Row(0, "a", GOOD),
         Row(1, "a", GOOD),
-        Row(2, "", GOOD),
         Row(3, "b", ""),
         Row(4, "c", GOOD + " "),
         Row(5, "d", "InChI=1/CH4/h1H4"),
@@ -52,7 +57,6 @@ def test_label_checks():
     assert accepted == rows[:1]
     assert [reason for _, _, reason in rejects] == [
         "duplicate image_id: first at row 0",
-        "empty image_id",
         "empty label",
         "label has surrounding whitespace",
         "not a standard InChI: no InChI=1S/ prefix",

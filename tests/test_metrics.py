@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inchi_lightning.metrics import ExactMatch, LevenshteinDistance
+from inchi_lightning.training.metrics import ExactMatch, LevenshteinDistance
 
 
 def levenshtein(a: str, b: str) -> int:

@@ -6,14 +6,13 @@ import torch.nn.functional as F
 from torch import nn
 from torchvision import models
 
-from inchi_lightning.model import (
+from inchi_lightning.network.captioner import (
     AttentionLSTMDecoder,
     Captioner,
     DecoderConfig,
-    EncoderConfig,
     LSTMDecoder,
-    ResNetEncoder,
 )
+from inchi_lightning.network.encoder import EncoderConfig, ResNetEncoder
 
 PAD, SOS, EOS = 0, 1, 2
 VOCAB = 16

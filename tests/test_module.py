@@ -4,14 +4,16 @@ import lightning as L
 import pytest
 import torch
 
-from inchi_lightning.data import InChIDataModule, collate_captions, prepare_shards
 from inchi_lightning.imaging import CleanParams
-from inchi_lightning.model import DecoderConfig, EncoderConfig
-from inchi_lightning.module import InChICaptioner, ink, warmup_then
+from inchi_lightning.network.captioner import DecoderConfig
+from inchi_lightning.network.encoder import EncoderConfig
+from inchi_lightning.shards import read_shard_spec
+from inchi_lightning.training.data import InChIDataModule, collate_captions
+from inchi_lightning.training.module import InChICaptioner, ink, warmup_then
 
 
 def tiny_captioner(shards, attention: bool = False, **kwargs) -> InChICaptioner:
-    tokenizer, clean_params = prepare_shards(shards, quickstart=None)
+    tokenizer, clean_params = read_shard_spec(shards)
     return InChICaptioner(
         vocabulary=tokenizer.tokens,
         max_length=tokenizer.max_length,

@@ -5,6 +5,7 @@ running, so each call below costs about a second.
 """
 
 import csv
+import itertools
 import json
 import os
 import shutil
@@ -20,9 +21,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from inchi_lightning.cli.preprocess import main
+from inchi_lightning.files import temporary_path
 from inchi_lightning.imaging import CleanParams
-from inchi_lightning.labels import InputError, Layout, split_of
-from inchi_lightning.preprocess import main, preprocess
+from inchi_lightning.prep.labels import InputError, Layout, split_of
+from inchi_lightning.prep.preprocess import preprocess
 from inchi_lightning.shards import ShardSet
 from inchi_lightning.tokenizer import InChITokenizer
 from tests.files import file_tree
@@ -98,7 +101,7 @@ def wide_drawing() -> np.ndarray:
 def damaged_raw(tmp_path_factory) -> Path:
     """200 synthetic drawings in the BMS layout plus one row of every kind to reject, and
     rows that must be accepted although unusual (other depths and formats, odd sizes)."""
-    from inchi_lightning.synth import synthesise
+    from inchi_lightning.prep.synth import synthesise
 
     root = tmp_path_factory.mktemp("raw")
     synthesise(root, n=200, seed=11, num_workers=2, progress=False)
@@ -248,7 +251,7 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(processed, tmp
     for name in ("manifest.json", "rejects.csv", "vocab.json"):
         (resumed / name).unlink()  # the run died before its end...
     shutil.rmtree(resumed / "train" / "shard-00002")  # ...before finishing this shard...
-    stray = resumed / "train" / "shard-00003.tmp-999-dead"  # ...while writing this one
+    stray = temporary_path(resumed / "train" / "shard-00003")  # ...while writing this one
     stray.mkdir()
     (stray / "images.npy").write_bytes(b"half")
     manifest = preprocess(processed[1]["input"], resumed, **SETTINGS)
@@ -380,3 +383,63 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(processed, tmp_path):
 
 def shard_files_of(shard_dir: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in shard_dir.iterdir()}
+
+
+def test_a_rerun_of_a_finished_job_leaves_its_directory_untouched(processed, tmp_path):
+    out, manifest = processed
+    again = tmp_path / "shards"
+    shutil.copytree(out, again)
+    before = {p: p.stat().st_mtime_ns for p in again.rglob("*")}
+    tree = file_tree(again)
+    assert preprocess(manifest["input"], again, **SETTINGS) == manifest  # the first run's record
+    assert file_tree(again) == tree
+    assert {p: p.stat().st_mtime_ns for p in again.rglob("*")} == before
+
+
+def test_an_image_id_that_is_a_path_is_a_reject_and_its_image_is_never_read(
+    ray_session, damaged_raw, tmp_path
+):
+    """A flat labels.csv naming ``../../outside/secret`` must not read tmp/outside/secret.png."""
+    with (damaged_raw / "train_labels.csv").open() as handle:
+        rows = [(r["image_id"], r["InChI"]) for r in itertools.islice(csv.DictReader(handle), 3)]
+    flat = tmp_path / "set"
+    (flat / "images").mkdir(parents=True)
+    (tmp_path / "outside").mkdir()
+    for image_id, _ in rows:
+        shutil.copy(bms_path(damaged_raw, image_id), flat / "images" / f"{image_id}.png")
+    shutil.copy(bms_path(damaged_raw, rows[0][0]), tmp_path / "outside" / "secret.png")
+    with (flat / "labels.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([("image_id", "InChI"), *rows, ("../../outside/secret", GOOD)])
+    manifest = preprocess(flat, tmp_path / "shards", **SETTINGS)
+    assert (manifest["input_rows"], manifest["accepted"]) == (4, 3)
+    assert read_reject_rows(tmp_path / "shards") == [
+        {
+            "row": "3",
+            "image_id": "../../outside/secret",
+            "reason": "image_id is a path, not a file name",
+        }
+    ]
+
+
+def test_annotations_follow_clean_into_the_shards_and_land_on_ink(processed, damaged_raw):
+    """synth's atoms, moved by clean()'s crop, turn, scale and pad, sit on the shard's ink."""
+    from inchi_lightning.prep.annotations import read_annotations
+
+    out, _ = processed
+    drawn = read_annotations(damaged_raw)
+    checked = 0
+    for split in ("train", "val", "test"):
+        shards = ShardSet(out / split)
+        for index, image_id in enumerate(shards.image_ids):
+            graph = shards.graph(index)
+            assert (graph is not None) == (image_id in drawn), image_id
+            if graph is None:
+                continue
+            image = shards[index][0]
+            for x, y, *_ in graph["atoms"]:
+                col, row = round(x), round(y)
+                window = image[max(row - 3, 0) : row + 4, max(col - 3, 0) : col + 4]
+                # 230: at 48 px a drawing is shrunk ~6x, and a thin stroke turns light gray.
+                assert window.min() < 230, f"{image_id}: atom at ({x}, {y}) is on paper"
+                checked += 1
+    assert checked > 1000

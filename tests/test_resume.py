@@ -19,8 +19,9 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import Callback
 
-from inchi_lightning import synth
 from inchi_lightning.cli import main
+from inchi_lightning.cli import synth as synth_command
+from inchi_lightning.prep import synth
 from tests.files import file_tree
 from tests.test_cli import tiny_run_args
 
@@ -130,8 +131,8 @@ def test_synth_killed_and_rerun_equals_an_uninterrupted_run(tmp_path):
     kill_when(process, lambda: len(list(killed.rglob("*.png"))) >= 5)
     assert not (killed / synth.LABELS_NAME).exists()  # killed before the end
 
-    assert synth.main(synth_args(killed, smiles)) == 0
-    assert synth.main(synth_args(reference, smiles)) == 0
+    assert synth_command.main(synth_args(killed, smiles)) == 0
+    assert synth_command.main(synth_args(reference, smiles)) == 0
     labels = (killed / synth.LABELS_NAME).read_text().splitlines()[1:]
     ids = [line.split(",", 1)[0] for line in labels]
     assert len(ids) == len(set(ids)) == 40

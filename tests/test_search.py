@@ -5,7 +5,7 @@ import math
 import torch
 from torch import nn
 
-from inchi_lightning.search import State, beam_search, greedy_decode
+from inchi_lightning.network.search import State, beam_search, greedy_decode
 
 PAD, SOS, EOS = 0, 1, 2
 

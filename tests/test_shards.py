@@ -5,6 +5,7 @@ import pickle
 import numpy as np
 import pytest
 
+from inchi_lightning.files import temporaries, temporary_path
 from inchi_lightning.shards import (
     ShardSet,
     finished_shards,
@@ -57,7 +58,7 @@ def test_images_are_memory_mapped_and_never_pickled(split_dir):
 
 
 def test_temporary_leftovers_are_ignored_and_removable(split_dir):
-    leftover = split_dir / "shard-00003.tmp-123-abcd"
+    leftover = temporary_path(split_dir / "shard-00003")
     leftover.mkdir()
     (leftover / "images.npy").write_bytes(b"half a file")
     assert [p.name for p in finished_shards(split_dir)] == [
@@ -86,10 +87,24 @@ def test_a_finished_shard_is_not_replaced(tmp_path):
     write_shard(tmp_path, 0, images(1), ["a"], ["I1"])
     write_shard(tmp_path, 0, images(1, offset=1), ["z"], ["I9"])
     assert ShardSet(tmp_path).image_ids == ["a"]
-    assert not list(tmp_path.glob("*.tmp-*"))
+    assert temporaries(tmp_path, "*") == []
 
 
 def test_mismatched_lengths_are_refused(tmp_path):
     with pytest.raises(ValueError, match="2 images, 1 image ids and 2 InChIs"):
         write_shard(tmp_path, 0, images(2), ["a"], ["I1", "I2"])
     assert not list(tmp_path.iterdir())
+
+
+def test_annotations_travel_in_an_optional_graph_column(tmp_path):
+    graph = {"atoms": [[1.5, 2.5, "C", 0]], "bonds": []}
+    write_shard(tmp_path / "with", 0, images(2), ["a", "b"], ["I1", "I2"], graphs=[graph, None])
+    write_shard(tmp_path / "without", 0, images(2), ["a", "b"], ["I1", "I2"], graphs=[None, None])
+    write_shard(tmp_path / "plain", 0, images(2), ["a", "b"], ["I1", "I2"])
+    annotated = ShardSet(tmp_path / "with")
+    assert (annotated.graph(0), annotated.graph(1), annotated.annotated) == (graph, None, 1)
+    assert ShardSet(tmp_path / "plain").graph(1) is None
+    index = "shard-00000/index.parquet"
+    assert (tmp_path / "without" / index).read_bytes() == (tmp_path / "plain" / index).read_bytes()
+    with pytest.raises(ValueError, match="1 graphs for 2 images"):
+        write_shard(tmp_path / "bad", 0, images(2), ["a", "b"], ["I1", "I2"], graphs=[graph])

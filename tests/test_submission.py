@@ -3,7 +3,7 @@
 import csv
 from types import SimpleNamespace
 
-from inchi_lightning.submission import SubmissionWriter
+from inchi_lightning.training.submission import SubmissionWriter
 
 TRAINER = SimpleNamespace(is_global_zero=True)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import logging
 import re
 import shutil
@@ -12,7 +13,10 @@ import cv2
 import numpy as np
 import pytest
 
-from inchi_lightning import chem, drawing, synth
+from inchi_lightning import chem
+from inchi_lightning.cli import synth as synth_command
+from inchi_lightning.files import temporary_path
+from inchi_lightning.prep import annotations, drawing, synth
 from tests.files import file_tree
 
 N = 40
@@ -108,7 +112,7 @@ def test_resume_keeps_finished_images_and_matches_an_uninterrupted_run(
     pngs = sorted((out_dir / "train").rglob("*.png"))
     for png in pngs[::4]:
         png.unlink()
-    stray = synth.temporary_path(pngs[0])
+    stray = temporary_path(pngs[0])
     stray.write_bytes(b"\x89PNG half")
     (out_dir / synth.LABELS_NAME).unlink()
 
@@ -117,6 +121,67 @@ def test_resume_keeps_finished_images_and_matches_an_uninterrupted_run(
     deleted = len(pngs[::4])
     assert (report.written, report.skipped_existing) == (deleted, N - deleted)
     assert report.stray_temporaries_removed == 1
+    assert file_tree(out_dir) == file_tree(reference)
+
+
+# --- annotations: the molecule as drawn ------------------------------------------------------
+
+
+def _annotation_ids(out_dir: Path) -> list[str]:
+    lines = (out_dir / annotations.ANNOTATIONS_NAME).read_text().splitlines()
+    return [json.loads(line)["image_id"] for line in lines]
+
+
+def test_annotations_lie_beside_the_labels_in_their_order(reference: Path) -> None:
+    assert _annotation_ids(reference) == [row["image_id"] for row in _labels(reference)]
+    assert not (reference / annotations.PARTS_DIR).exists()  # the parts are folded in
+    graphs = annotations.read_annotations(reference)
+    assert len(graphs) == N
+    first = _labels(reference)[0]["image_id"]
+    png = cv2.imread(str(synth.image_path(reference, first)), cv2.IMREAD_UNCHANGED)
+    height, width = png.shape
+    assert all(0 <= x < width and 0 <= y < height for x, y in graphs[first].points)
+
+
+def test_render_image_gives_the_annotated_images_pixels() -> None:
+    for index, fraction in ((0, 0.0), (1, 1.0)):
+        drawn = synth.render_annotated(MOLECULES[7], SEED, index, fraction)
+        assert np.array_equal(drawn.image, synth.render_image(MOLECULES[7], SEED, index, fraction))
+        assert drawn.graph is not None
+
+
+def test_a_run_killed_mid_chunk_resumes_its_annotations(
+    reference: Path, smiles_file: Path, tmp_path: Path
+) -> None:
+    out_dir = tmp_path / "killed"
+    shutil.copytree(reference, out_dir)
+    # What `kill -9` leaves: the parts of the finished chunks (one half-written), PNGs of the
+    # chunk being drawn without their records, PNGs not drawn yet; no annotations, no CSV.
+    lines = (out_dir / annotations.ANNOTATIONS_NAME).read_text().splitlines(keepends=True)
+    ids = _annotation_ids(out_dir)
+    annotations.write_part(out_dir, dict(zip(ids[:16], lines[:16], strict=True)))
+    annotations.write_part(out_dir, dict(zip(ids[16:24], lines[16:24], strict=True)))
+    torn = temporary_path(out_dir / annotations.PARTS_DIR / "0123456789abcdef.jsonl")
+    torn.write_text(lines[24][:30])
+    for image_id in ids[30:]:
+        synth.image_path(out_dir, image_id).unlink()  # ids 24-29: drawn, not recorded
+    (out_dir / annotations.ANNOTATIONS_NAME).unlink()
+    (out_dir / synth.LABELS_NAME).unlink()
+
+    report = synth.synthesise(out_dir, N, seed=SEED, smiles_file=smiles_file, num_workers=0)
+
+    assert (report.written, report.skipped_existing) == (N - 24, 24)
+    assert file_tree(out_dir) == file_tree(reference)
+
+
+def test_a_folder_drawn_before_annotations_gets_them_with_the_same_pngs(
+    reference: Path, smiles_file: Path, tmp_path: Path
+) -> None:
+    out_dir = tmp_path / "older"
+    shutil.copytree(reference, out_dir)
+    (out_dir / annotations.ANNOTATIONS_NAME).unlink()
+    report = synth.synthesise(out_dir, N, seed=SEED, smiles_file=smiles_file, num_workers=0)
+    assert report.written == N  # drawn again for their annotations: the same bytes
     assert file_tree(out_dir) == file_tree(reference)
 
 
@@ -133,7 +198,7 @@ def test_invalid_lines_are_counted_warned_about_and_skipped(
 ) -> None:
     lines = ["CCO", "C1CC", "c1ccccc1", "", "# a comment", "not_smiles", "CC(=O)O"]
     path = _write_lines(tmp_path / "mixed.smi", lines)
-    with caplog.at_level(logging.WARNING, logger="inchi_lightning.synth"):
+    with caplog.at_level(logging.WARNING, logger="inchi_lightning.prep.synth"):
         report = synth.synthesise(tmp_path / "out", 3, smiles_file=path, num_workers=0)
     assert (report.invalid_smiles, report.invalid_lines) == (2, (2, 6))
     assert "2 invalid SMILES" in caplog.text and "lines 2, 6" in caplog.text, caplog.text
@@ -174,7 +239,7 @@ def test_image_ids_are_distinct_hex_and_depend_only_on_seed_and_index() -> None:
 
 
 def test_main_draws_from_rdkits_corpus(tmp_path: Path, capsys) -> None:
-    status = synth.main(
+    status = synth_command.main(
         ["--out", str(tmp_path), "--n", "12", "--num-workers", "0", "--no-progress"]
     )
     assert status == 0
@@ -193,14 +258,14 @@ def test_main_draws_from_rdkits_corpus(tmp_path: Path, capsys) -> None:
 def test_main_reports_user_errors_in_one_line(
     tmp_path: Path, capsys, arguments: list[str], message: str
 ) -> None:
-    assert synth.main(["--out", str(tmp_path / "out"), *arguments]) == 2
+    assert synth_command.main(["--out", str(tmp_path / "out"), *arguments]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err
     assert err.count("\n") == 1 and "Traceback" not in err
 
 
 def test_main_help_explains_the_options(capsys) -> None:
-    assert synth.main(["--help"]) == 0
+    assert synth_command.main(["--help"]) == 0
     out = capsys.readouterr().out
     for option in ("--out", "--n", "--smiles", "--seed", "--num-workers"):
         assert option in out
@@ -260,7 +325,7 @@ def test_resume_refuses_another_patent_fraction(reference: Path, tmp_path: Path)
 
 def test_main_checks_and_explains_the_patent_fraction(tmp_path: Path, capsys) -> None:
     out = str(tmp_path / "out")
-    assert synth.main(["--out", out, "--n", "5", "--patent-fraction", "1.5"]) == 2
+    assert synth_command.main(["--out", out, "--n", "5", "--patent-fraction", "1.5"]) == 2
     assert capsys.readouterr().err.startswith("error: --patent-fraction must be between 0 and 1")
-    assert synth.main(["--help"]) == 0
+    assert synth_command.main(["--help"]) == 0
     assert "--patent-fraction" in capsys.readouterr().out

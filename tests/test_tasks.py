@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inchi_lightning.tasks import run_bounded, task_runner
+from inchi_lightning.prep.tasks import run_bounded, task_runner
 
 
 class FakeTasks:

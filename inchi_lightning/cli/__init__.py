@@ -6,8 +6,9 @@ Heavy imports (Lightning, torch, Ray) happen only inside the command that needs 
 
 from __future__ import annotations
 
-import os
 import sys
+
+from inchi_lightning.cli.errors import user_error
 
 USAGE = """\
 usage: python -m inchi_lightning <command> [options]
@@ -33,20 +34,9 @@ Set INCHI_LIGHTNING_DEBUG=1 to see full tracebacks instead of one-line errors.
 LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
 
 
-def user_error(exc: Exception) -> int:
-    """Report a user's mistake as one ``error:`` line on stderr; returns the exit status, 2.
-
-    With ``INCHI_LIGHTNING_DEBUG`` set, ``exc`` is raised again instead, with its traceback.
-    """
-    if os.environ.get("INCHI_LIGHTNING_DEBUG"):
-        raise exc
-    print(f"error: {exc}", file=sys.stderr)
-    return 2
-
-
 def run_lightning(argv: list[str] | None) -> int:
     """Run a LightningCLI subcommand; user errors become one line on stderr and exit code 2."""
-    from inchi_lightning.lightning_cli import InChICLI
+    from inchi_lightning.cli.lightning import InChICLI
 
     try:
         InChICLI(args=argv)
@@ -60,15 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     command = argv[0] if argv else None
     if command == "synth":
-        from inchi_lightning import synth
+        from inchi_lightning.cli import synth
 
         return synth.main(argv[1:])
     if command == "preprocess":
-        from inchi_lightning import preprocess
+        from inchi_lightning.cli import preprocess
 
         return preprocess.main(argv[1:])
     if command in ("score", "evaluate"):
-        from inchi_lightning import evaluate
+        from inchi_lightning.cli import evaluate
 
         run = evaluate.score_main if command == "score" else evaluate.evaluate_main
         return run(argv[1:])

@@ -1,19 +1,36 @@
-"""``InChICLI``: LightningCLI for fit/validate/test/predict with the project's defaults."""
+"""``InChICLI``: LightningCLI for fit/validate/test/predict with the project's defaults, and
+``WorkerCLI``, the same configuration rebuilt on each Ray Train worker (``train_loop``)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 from typing import Any
 
+import yaml
 from jsonargparse import Namespace
 from lightning import Trainer
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
-from inchi_lightning.checkpoints import LastCheckpoint, check_checkpoint, checkpoint_to_load
-from inchi_lightning.data import InChIDataModule, QuickstartSettings, prepare_shards
-from inchi_lightning.module import InChICaptioner
-from inchi_lightning.submission import SubmissionWriter
+from inchi_lightning.prep.quickstart import QuickstartSettings, prepare_shards
+from inchi_lightning.training.checkpoints import (
+    LastCheckpoint,
+    check_checkpoint,
+    checkpoint_to_load,
+)
+from inchi_lightning.training.data import InChIDataModule
+from inchi_lightning.training.distributed import (
+    RaySettings,
+    WorkerJob,
+    enter_driver_directory,
+    evaluate_each_sample_once,
+    latest_ray_checkpoint,
+    limit_threads,
+    run_on_ray,
+    runs_on_ray,
+)
+from inchi_lightning.training.module import InChICaptioner
+from inchi_lightning.training.submission import SubmissionWriter
 
 
 class InChICLI(LightningCLI):
@@ -31,8 +48,8 @@ class InChICLI(LightningCLI):
     or after each validation.
 
     With ``ray.num_workers >= 1``, fit, validate and test run on Ray Train workers
-    (``distributed.py``), each building its Trainer from this same configuration; the outcome is
-    kept in ``ray_outcome``.
+    (``training/distributed.py``; each runs ``train_loop`` below), each building its Trainer from
+    this same configuration; the outcome is kept in ``ray_outcome``.
     """
 
     def __init__(
@@ -71,9 +88,6 @@ class InChICLI(LightningCLI):
         parser.link_arguments("checkpoint.dirpath", "last_checkpoint.dirpath")
         parser.add_lightning_class_args(LearningRateMonitor, "lr_monitor")
         parser.add_lightning_class_args(SubmissionWriter, "submission")
-        # Imported here: distributed.py builds on this class.
-        from inchi_lightning.distributed import RaySettings
-
         parser.add_class_arguments(RaySettings, "ray")
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
@@ -91,13 +105,15 @@ class InChICLI(LightningCLI):
             check_checkpoint(checkpoint)
 
     def before_instantiate_classes(self) -> None:
+        if self.subcommand == "predict":
+            return  # predict reads data.predict_dir; the checkpoint carries the rest
         config = self.config[self.subcommand]
-        if config.model.vocabulary is not None or self.subcommand == "predict":
-            return
         quickstart = config.data.quickstart
         if isinstance(quickstart, Namespace):
             quickstart = QuickstartSettings(**quickstart.as_dict())
         tokenizer, clean_params = prepare_shards(config.data.shards, quickstart)
+        if config.model.vocabulary is not None:
+            return
         config.model.vocabulary = tokenizer.tokens
         config.model.max_length = tokenizer.max_length
         config.model.clean_params = Namespace(**asdict(clean_params))
@@ -121,18 +137,77 @@ class InChICLI(LightningCLI):
         if not self._runs_on_ray():
             super()._run_subcommand(subcommand)
             return
-        from inchi_lightning.distributed import run_on_ray
-
         self.ray_outcome = run_on_ray(
             parser=self._parser(subcommand),
             config=self.config[subcommand],
             subcommand=subcommand,
             method_arguments=self._subcommand_method_arguments[subcommand],
+            worker_loop=train_loop,
         )
 
     def _runs_on_ray(self) -> bool:
-        from inchi_lightning.distributed import runs_on_ray
-
         if self.subcommand is None:
             return False
         return runs_on_ray(self.subcommand, self.config[self.subcommand].ray.num_workers)
+
+
+# ---- on a Ray Train worker ------------------------------------------------------------------
+
+
+def train_loop(config: dict[str, Any]) -> dict[str, float]:
+    """One Ray Train worker: rebuild the driver's run and run its subcommand on this rank's share.
+
+    Returns the Trainer's final metrics (Ray hands rank 0's to the driver), with ``step`` and
+    ``epoch``.
+    """
+    job: WorkerJob = config["job"]
+    limit_threads(job.cpus)
+    enter_driver_directory(job.driver_cwd)
+    cli = WorkerCLI(yaml.safe_load(job.config_yaml), use_gpu=job.use_gpu)
+    evaluate_each_sample_once(cli.datamodule)
+    kwargs = dict(job.method_kwargs)
+    run = getattr(cli.trainer, job.subcommand)
+    with latest_ray_checkpoint() as resume_from:
+        if job.subcommand == "fit" and resume_from is not None:
+            kwargs["ckpt_path"] = resume_from
+            if cli.trainer.global_rank == 0:
+                print(f"resuming from the run's latest checkpoint {resume_from}")
+        run(model=cli.model, datamodule=cli.datamodule, **kwargs)
+    trainer = cli.trainer
+    metrics = {key: float(value) for key, value in trainer.callback_metrics.items()}
+    return metrics | {"step": trainer.global_step, "epoch": trainer.current_epoch}
+
+
+class WorkerCLI(InChICLI):
+    """Builds one worker's model, data and Trainer from the driver's configuration; runs nothing.
+
+    The Trainer is the configured one with Ray's DDP strategy and cluster environment, and a
+    callback that reports metrics and a checkpoint to Ray at every training epoch end.
+    """
+
+    def __init__(self, config: dict[str, Any], use_gpu: bool) -> None:
+        from ray.train.lightning import RayTrainReportCallback
+
+        self.use_gpu = use_gpu
+        super().__init__(
+            args=config, run=False, trainer_defaults={"callbacks": [RayTrainReportCallback()]}
+        )
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        # The configuration comes from the driver only; sys.argv here is Ray's worker's.
+        self.config = parser.parse_object(args)
+
+    def before_instantiate_classes(self) -> None:
+        """Nothing to prepare: the driver built the shards and filled in the vocabulary."""
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        from ray.train.lightning import RayDDPStrategy, RayLightningEnvironment, prepare_trainer
+
+        trainer = super().instantiate_trainer(
+            accelerator="gpu" if self.use_gpu else "cpu",
+            devices="auto",
+            strategy=RayDDPStrategy(),
+            plugins=[RayLightningEnvironment()],
+            **kwargs,
+        )
+        return prepare_trainer(trainer)

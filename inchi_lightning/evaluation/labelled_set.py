@@ -5,7 +5,6 @@ RDKit (``evaluate`` scores the outcome)."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,14 +14,15 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 from tqdm import tqdm
 
-from inchi_lightning.checkpoints import check_checkpoint
 from inchi_lightning.chem import postprocess
-from inchi_lightning.data import ImageFolderDataset, collate_images
-from inchi_lightning.evaluate import Sample
+from inchi_lightning.evaluation.scoring import Sample
 from inchi_lightning.imaging import CleanParams
-from inchi_lightning.labels import Layout, Row, find_layout, read_rows
-from inchi_lightning.module import InChICaptioner
-from inchi_lightning.shards import MANIFEST_FILE, ShardSet, finished_shards
+from inchi_lightning.labels_file import Row
+from inchi_lightning.prep.labels import Layout, find_layout, read_rows
+from inchi_lightning.shards import ShardSet, finished_shards, read_clean_params
+from inchi_lightning.training.checkpoints import check_checkpoint
+from inchi_lightning.training.data import ImageFolderDataset, ShardImages, collate_images
+from inchi_lightning.training.module import InChICaptioner
 
 log = logging.getLogger(__name__)
 
@@ -39,38 +39,21 @@ class LabelledImages(ImageFolderDataset):
         return {**super().__getitem__(index), "image_id": row.image_id, "inchi": row.inchi}
 
 
-class ShardSplitImages(Dataset):
-    """The samples of one split of a shard directory (``SHARDS/val``): cleaned when the shards
-    were written, so read as they are."""
-
-    def __init__(self, shards: ShardSet):
-        self.shards = shards
-
-    def __len__(self) -> int:
-        return len(self.shards)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        image, image_id, inchi = self.shards[index]
-        return {"image": torch.from_numpy(image), "image_id": image_id, "error": "", "inchi": inchi}
-
-
-def shard_split(split_dir: Path, clean_params: CleanParams) -> ShardSplitImages:
+def shard_split(split_dir: Path, clean_params: CleanParams) -> ShardImages:
     """A shard split, refused unless its images were cleaned as the model's training images.
 
     Raises:
         ValueError: the shards' clean() settings (or, without a manifest, image size) differ.
     """
-    manifest = split_dir.parent / MANIFEST_FILE
     shards = ShardSet(split_dir)
-    if manifest.is_file():
-        theirs = CleanParams(**json.loads(manifest.read_text())["clean"])
-    else:
+    theirs = read_clean_params(split_dir.parent)
+    if theirs is None:
         theirs = dataclasses.replace(clean_params, image_size=shards[0][0].shape[0])
     if theirs != clean_params:
         raise ValueError(
             f"{split_dir} was cleaned with {theirs}, the checkpoint's model with {clean_params}"
         )
-    return ShardSplitImages(shards)
+    return ShardImages(shards)
 
 
 def labelled_images(
@@ -107,7 +90,11 @@ def read_labelled_rows(
     if not Path(images_dir).is_dir():
         raise FileNotFoundError(f"no directory {images_dir}")
     layout = find_layout(images_dir)
-    rows = read_rows(layout)[:limit]
+    rows, refused = read_rows(layout)
+    if refused:  # ids that name no image of this folder: never read, never scored
+        listed = ", ".join(f"row {row} ({reason})" for row, _, reason in refused[:5])
+        log.warning("skipping %d rows of %s: %s", len(refused), layout.labels, listed)
+    rows = rows[:limit]
     if not rows:
         raise ValueError(f"{layout.labels} holds no labels")
     return layout, rows

@@ -3,6 +3,13 @@ knocked-out ink, broken strokes, specks, quarter turns), or only binarised like 
 
 Small pure functions on (H, W) uint8 images, ink 0 on paper 255; every random choice comes from
 the generator passed in, so the same generator state gives the same pixels.
+
+Only the quarter turns move pixels; ``apply_damage_with_transform`` gives the 2x3 affine matrix
+that moves points the same way, so that what was recorded at pixel positions of the drawing (an
+annotation, ``molgraph.MolGraph.transformed``) follows the image. Points use the pixel-centre
+convention of numpy and OpenCV: (x, y) is the centre of the pixel in column x, row y. One
+anticlockwise quarter turn of an H x W image (it becomes W x H) maps (x, y) to (y, W - 1 - x):
+the top right corner pixel (W - 1, 0) lands at the top left (0, 0).
 """
 
 from __future__ import annotations
@@ -111,10 +118,34 @@ def rotate_quarter_turns(image: np.ndarray, turns: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, k=turns))
 
 
+def quarter_turn_matrix(turns: int, height: int, width: int) -> np.ndarray:
+    """(2, 3) float64: the affine map of pixel centres that ``rotate_quarter_turns(image,
+    turns)`` applies to an ``height`` x ``width`` image (see the module docstring)."""
+    matrix = np.eye(3)
+    for _ in range(turns % 4):
+        # (x, y) -> (y, W - 1 - x); the turned image is W high and H wide, for the next turn.
+        turn = np.array([[0.0, 1.0, 0.0], [-1.0, 0.0, width - 1.0], [0.0, 0.0, 1.0]])
+        matrix = turn @ matrix
+        height, width = width, height
+    return matrix[:2]
+
+
 def apply_damage(gray: np.ndarray, damage: Damage, rng: np.random.Generator) -> np.ndarray:
     """A clean gray drawing turned into a binary BMS-like scan."""
+    image, _ = apply_damage_with_transform(gray, damage, rng)
+    return image
+
+
+def apply_damage_with_transform(
+    gray: np.ndarray, damage: Damage, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """``apply_damage(gray, damage, rng)`` and the (2, 3) matrix by which it moved the pixels.
+
+    The same generator state gives the same pixels as ``apply_damage``.
+    """
     image = binarise(blur(gray, damage.blur_sigma), damage.threshold)
     image = drop_ink_pixels(image, damage.ink_dropout, rng)
     image = break_strokes(image, damage.stroke_breaks, damage.break_radius, rng)
     image = add_specks(image, int(rng.poisson(damage.speck_density * image.size)), rng)
-    return rotate_quarter_turns(image, damage.quarter_turns)
+    matrix = quarter_turn_matrix(damage.quarter_turns, *image.shape)
+    return rotate_quarter_turns(image, damage.quarter_turns), matrix

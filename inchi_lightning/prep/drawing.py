@@ -5,6 +5,15 @@ labels, any orientation); ``"patent"`` imitates clean patent drawings (thicker l
 serif fonts, text groups such as OCH3, COOH or Ph, chain carbons written out in some). Only the
 drawing changes: the molecule, and so its InChI, is the one given.
 
+``draw_with_graph`` also records the molecule as drawn (``molgraph.MolGraph``): each atom's
+centre in the image's pixels, its class and charge, each bond's kind. RDKit's preparation for
+drawing (Kekulé form, chiral hydrogens, wedges) is done once here, and RDKit is told not to do it
+again, so the bonds recorded are exactly the ones drawn.
+
+Pixel convention (as numpy and OpenCV index): the point (x, y) is the centre of the pixel in
+column x, row y; the image spans -0.5 to W - 0.5 across. Cairo, and so RDKit's draw coordinates,
+put that centre at (x + 0.5, y + 0.5): ``draw_with_graph`` subtracts the half pixel.
+
 Nothing here damages an image: synth.py adds scan damage on top. Nothing runs at import time.
 RDKit's log output is silenced only inside the calls that expect noise (``rdBase.BlockLogs``).
 """
@@ -23,6 +32,9 @@ from PIL import Image  # a dependency of RDKit itself; decodes the Cairo PNG wit
 from rdkit import Chem, RDConfig, rdBase
 from rdkit.Chem import rdAbbreviations, rdDepictor
 from rdkit.Chem.Draw import rdMolDraw2D
+
+from inchi_lightning.graph_chem import graph_from_mol, prepare_for_drawing
+from inchi_lightning.molgraph import MolGraph
 
 StyleKind = Literal["bms", "patent"]
 STYLE_KINDS: tuple[str, ...] = ("bms", "patent")
@@ -277,18 +289,63 @@ def draw(mol: Chem.Mol, style: DrawStyle) -> np.ndarray:
     The image is ``style.height`` by ``style.width`` unless ``style.grow_to_fit_labels`` made it
     larger. Raises ``ValueError`` when RDKit cannot lay the molecule out or draw it.
     """
+    image, _, _ = _draw(mol, style)
+    return image
+
+
+@dataclasses.dataclass(frozen=True)
+class DrawnMolecule:
+    """An image and the molecule as drawn in it.
+
+    ``graph`` gives every drawn atom (condensed groups as their labels, RDKit's added chiral
+    hydrogens included) at its centre in the image's pixels, and every drawn bond with its
+    wedge, hash or wavy mark. It is None when the drawing cannot be recorded (an atom charged
+    beyond ``molgraph.CHARGES``); ``problem`` then says why.
+    """
+
+    image: np.ndarray  # (H, W) uint8
+    graph: MolGraph | None
+    problem: str = ""
+
+    def transformed(self, image: np.ndarray, matrix: np.ndarray) -> DrawnMolecule:
+        """``image``, made from this one by a move of its pixels ``matrix`` (2x3), and the
+        graph moved with it."""
+        graph = None if self.graph is None else self.graph.transformed(matrix)
+        return DrawnMolecule(image, graph, self.problem)
+
+
+def draw_with_graph(mol: Chem.Mol, style: DrawStyle) -> DrawnMolecule:
+    """``draw(mol, style)`` (the same pixels) and the molecule as drawn in them.
+
+    Raises ``ValueError`` when RDKit cannot lay the molecule out or draw it.
+    """
+    image, drawn, positions = _draw(mol, style)
+    try:
+        graph = graph_from_mol(drawn, positions - 0.5)  # Cairo's pixel centres are at +0.5
+    except ValueError as exc:
+        return DrawnMolecule(image, None, f"not recorded: {exc}")
+    return DrawnMolecule(image, graph)
+
+
+def _draw(mol: Chem.Mol, style: DrawStyle) -> tuple[np.ndarray, Chem.Mol, np.ndarray]:
+    """The image, the molecule drawn (prepared for drawing) and its atoms' draw coordinates.
+
+    The molecule is prepared once and drawn as it is, so that RDKit's own preparation cannot
+    pick other wedges than those recorded; the pixels are those RDKit's preparation gives.
+    """
     depiction = _depict(mol, style)
     try:
-        image = _render(depiction, style)
+        drawn = prepare_for_drawing(depiction)
+        image, positions = _render(drawn, style)
         for _ in range(_MAX_GROWTH_STEPS if style.grow_to_fit_labels else 0):
             cut = _ink_on_edges(image)
             if not cut:
                 break
             style = _grown(style, cut)
-            image = _render(depiction, style)
+            image, positions = _render(drawn, style)
     except RuntimeError as exc:
         raise ValueError(f"RDKit could not draw {Chem.MolToSmiles(mol)}: {exc}") from exc
-    return image
+    return image, drawn, positions
 
 
 # Canvas growth per step when labels are cut, and how many steps before giving up.
@@ -297,15 +354,21 @@ _MAX_GROWTH_STEPS = 6
 _MIN_FONT_SIZE = 8
 
 
-def _render(depiction: Chem.Mol, style: DrawStyle) -> np.ndarray:
-    """``depiction`` drawn on a canvas of the style's size; RDKit's failures raise RuntimeError."""
+def _render(drawn: Chem.Mol, style: DrawStyle) -> tuple[np.ndarray, np.ndarray]:
+    """``drawn`` (prepared for drawing) on a canvas of the style's size, and its (atoms, 2)
+    draw coordinates; RDKit's failures raise RuntimeError."""
     drawer = rdMolDraw2D.MolDraw2DCairo(style.width, style.height)
     _drawing_options(drawer, style)
+    drawer.drawOptions().prepareMolsBeforeDrawing = False  # prepared already: keep its wedges
     with rdBase.BlockLogs():
-        drawer.DrawMolecule(depiction)
+        drawer.DrawMolecule(drawn)
     drawer.FinishDrawing()
+    positions = np.array(
+        [tuple(drawer.GetDrawCoords(index)) for index in range(drawn.GetNumAtoms())],
+        dtype=np.float64,
+    ).reshape(-1, 2)
     with Image.open(io.BytesIO(drawer.GetDrawingText())) as image:
-        return np.asarray(image.convert("L"), dtype=np.uint8).copy()
+        return np.asarray(image.convert("L"), dtype=np.uint8).copy(), positions
 
 
 def _ink_on_edges(image: np.ndarray) -> set[str]:

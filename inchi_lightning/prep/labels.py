@@ -8,7 +8,6 @@ exactly, so that every accepted sample of every split decodes back to its label.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 import os
@@ -16,8 +15,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from inchi_lightning.labels_file import LabelsFileError, Row, read_labels
+from inchi_lightning.prep.tasks import Tasks, run_bounded
 from inchi_lightning.shards import Reject
-from inchi_lightning.tasks import Tasks, run_bounded
 from inchi_lightning.tokenizer import PREFIX, InChITokenizer, tokenize
 
 log = logging.getLogger(__name__)
@@ -62,26 +62,13 @@ def find_layout(input_dir: str | os.PathLike) -> Layout:
     )
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One labelled input row; ``row`` is its 0-based position among the data rows."""
-
-    row: int
-    image_id: str
-    inchi: str
-
-
-def read_rows(layout: Layout) -> list[Row]:
-    """Every data row of the labels file. Raises InputError without image_id/InChI columns."""
-    with layout.labels.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"image_id", "InChI"} - set(reader.fieldnames or [])
-        if missing:
-            raise InputError(f"{layout.labels} has no {' or '.join(sorted(missing))} column")
-        return [
-            Row(n, record["image_id"] or "", record["InChI"] or "")
-            for n, record in enumerate(reader)
-        ]
+def read_rows(layout: Layout) -> tuple[list[Row], list[Reject]]:
+    """The labels file's rows whose ids name an image, and rejects for the others
+    (``labels_file.read_labels``). Raises InputError without image_id/InChI columns."""
+    try:
+        return read_labels(layout.labels)
+    except LabelsFileError as error:
+        raise InputError(str(error)) from error
 
 
 def split_of(image_id: str, val_fraction: float, test_fraction: float) -> str:
@@ -111,15 +98,14 @@ def label_problem(inchi: str) -> str | None:
 
 
 def check_labels(rows: Sequence[Row]) -> tuple[list[Row], list[Reject]]:
-    """Rows with usable ids and labels, and rejects (empty, duplicate id, tokenizer problems).
+    """Rows with new ids and usable labels, and rejects (duplicate id, empty label, tokenizer
+    problems); ``rows`` come from ``read_rows``, which rejected the ids that name no file.
 
     The first row of an id is kept; later rows with the same id are rejected.
     """
     accepted, rejects, first_row = [], [], {}
     for row in rows:
-        if not row.image_id:
-            problem = "empty image_id"
-        elif row.image_id in first_row:
+        if row.image_id in first_row:
             problem = f"duplicate image_id: first at row {first_row[row.image_id]}"
         else:
             first_row[row.image_id] = row.row

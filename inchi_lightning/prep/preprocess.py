@@ -15,10 +15,10 @@ Ray's session files go to ``$RAY_TMPDIR/ray`` (Ray's own variable; default ``/tm
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -31,9 +31,16 @@ from pathlib import Path
 
 import numpy as np
 
-from inchi_lightning.cli import user_error
-from inchi_lightning.imaging import CleanParams, ImageError, clean, read_gray
-from inchi_lightning.labels import (
+from inchi_lightning.imaging import (
+    CleanParams,
+    ImageError,
+    clean,
+    clean_with_transform,
+    read_gray,
+)
+from inchi_lightning.molgraph import MolGraph
+from inchi_lightning.prep.annotations import read_annotations
+from inchi_lightning.prep.labels import (
     InputError,
     Layout,
     Row,
@@ -42,27 +49,24 @@ from inchi_lightning.labels import (
     read_rows,
     split_of,
 )
+from inchi_lightning.prep.tasks import Tasks, run_bounded, task_runner
 from inchi_lightning.shards import (
-    MANIFEST_FILE,
     REJECTS_FILE,
     SPLITS,
-    VOCAB_FILE,
     Reject,
     ShardSet,
     finished_shards,
+    read_manifest,
     read_rejects,
-    rejects_csv,
-    remove_leftovers,
     shard_name,
     shard_source,
+    write_rejects,
     write_shard,
+    write_shard_directory,
 )
-from inchi_lightning.tasks import Tasks, run_bounded, task_runner
 from inchi_lightning.tokenizer import InChITokenizer
 
 log = logging.getLogger(__name__)
-
-CPU_KINDS = {"ray": "Ray CPUs", "processes": "worker processes"}
 
 
 # ---- the shard plan and its tasks -------------------------------------------------------------
@@ -71,18 +75,26 @@ CPU_KINDS = {"ray": "Ray CPUs", "processes": "worker processes"}
 @dataclass(frozen=True)
 class ShardTask:
     """One shard to build: its split, number and input rows, and a fingerprint of all three
-    together with the clean() settings (stored in the shard, checked on resume)."""
+    together with the clean() settings and annotations (stored in the shard, checked on
+    resume). ``graphs``: each row's annotation (``MolGraph.to_dict()``, raw image pixels) or
+    None; empty when the input has no annotations."""
 
     split: str
     index: int
     rows: tuple[Row, ...]
     source: str
+    graphs: tuple[dict | None, ...] = ()
 
 
 def plan_shards(
-    rows: Sequence[Row], split: Callable[[str], str], shard_size: int, clean_params: CleanParams
+    rows: Sequence[Row],
+    split: Callable[[str], str],
+    shard_size: int,
+    clean_params: CleanParams,
+    annotations: dict[str, MolGraph] | None = None,
 ) -> list[ShardTask]:
-    """Consecutive runs of ``shard_size`` rows per split, in input order."""
+    """Consecutive runs of ``shard_size`` rows per split, in input order, with the rows'
+    annotations where the input has them."""
     by_split: dict[str, list[Row]] = {name: [] for name in SPLITS}
     for row in rows:
         by_split[split(row.image_id)].append(row)
@@ -92,9 +104,29 @@ def plan_shards(
         for index, start in enumerate(range(0, len(part), shard_size)):
             shard_rows = tuple(part[start : start + shard_size])
             content = [settings, name, index, [dataclasses.astuple(r) for r in shard_rows]]
+            graphs = ()
+            if annotations:  # an input without annotations keeps the fingerprint it had
+                graphs = tuple(_graph_dict(annotations.get(r.image_id)) for r in shard_rows)
+                content.append(graphs)
             source = hashlib.sha256(json.dumps(content).encode()).hexdigest()
-            plan.append(ShardTask(name, index, shard_rows, source))
+            plan.append(ShardTask(name, index, shard_rows, source, graphs))
     return plan
+
+
+def _graph_dict(graph: MolGraph | None) -> dict | None:
+    return None if graph is None else graph.to_dict()
+
+
+def cleaned(
+    gray: np.ndarray, graph: dict | None, clean_params: CleanParams
+) -> tuple[np.ndarray, dict | None]:
+    """The cleaned image and its annotation moved by the same geometry (crop, turn, scale,
+    pad) into the cleaned image's pixels."""
+    if graph is None:
+        return clean(gray, clean_params), None
+    image, matrix = clean_with_transform(gray, clean_params)
+    moved = MolGraph.from_dict(graph).transformed(matrix).within(image.shape[0])
+    return image, moved.to_dict()
 
 
 def unfinished(plan: list[ShardTask], output_dir: Path) -> list[ShardTask]:
@@ -133,13 +165,16 @@ def build_shard(
     cv2.setNumThreads(1)  # one task per core: OpenCV's own threads would oversubscribe it
     size = clean_params.image_size
     images = np.empty((len(task.rows), size, size), dtype=np.uint8)
-    kept, rejects = [], []
-    for row in task.rows:
+    kept, graphs, rejects = [], [], []
+    for row, graph in itertools.zip_longest(task.rows, task.graphs):
         try:
-            images[len(kept)] = clean(read_gray(layout.image_path(row.image_id)), clean_params)
-            kept.append(row)
+            gray = read_gray(layout.image_path(row.image_id))
+            images[len(kept)], graph = cleaned(gray, graph, clean_params)
         except ImageError as error:
             rejects.append((row.row, row.image_id, error.reason))
+            continue
+        kept.append(row)
+        graphs.append(graph)
     path = write_shard(
         Path(output_dir) / task.split,
         task.index,
@@ -148,6 +183,7 @@ def build_shard(
         [row.inchi for row in kept],
         rejects,
         source=task.source,
+        graphs=graphs if task.graphs else None,
     )
     return ShardResult(str(path), rejects, f"{socket.gethostname()}:{os.getpid()}")
 
@@ -216,20 +252,25 @@ def preprocess(
     check_settings(shard_size, val_fraction, test_fraction)
     layout = find_layout(input_dir)
     output_dir = make_output_dir(output_dir)
-    rows = read_rows(layout)
+    rows, unnamed = read_rows(layout)
     given = load_vocabulary(vocab_path) if vocab_path else None
     split = functools.partial(split_of, val_fraction=val_fraction, test_fraction=test_fraction)
     with task_runner(address, num_cpus, processes) as runner:
         accepted, vocabulary, rejects = accept_labels(rows, given, split, runner, progress)
-        plan = plan_shards(accepted, split, shard_size, clean_params)
+        rejects += unnamed
+        annotations = read_annotations(layout.labels.parent) if layout.nested else {}
+        plan = plan_shards(accepted, split, shard_size, clean_params, annotations)
         tasks = unfinished(plan, output_dir)
         run = build_shards(tasks, output_dir, layout, clean_params, runner, progress)
     rejects = sorted(rejects + shard_rejects(plan, output_dir))
     counts = {name: len(ShardSet(output_dir / name)) for name in SPLITS}
     if sum(counts.values()) == 0:
-        write_atomically(output_dir / REJECTS_FILE, rejects_csv(rejects))
+        write_rejects(output_dir, rejects)
         raise InputError(f"no row of {input_dir} is usable: see {output_dir / REJECTS_FILE}")
-    manifest = build_manifest(rows, counts, rejects, output_dir, clean_params, vocabulary, layout)
+    input_rows = len(rows) + len(unnamed)
+    manifest = build_manifest(
+        input_rows, counts, rejects, output_dir, clean_params, vocabulary, layout
+    )
     manifest.update(
         shard_size=shard_size,
         val_fraction=val_fraction,
@@ -243,8 +284,16 @@ def preprocess(
             **run,
         },
     )
-    write_outputs(output_dir, vocabulary, rejects, manifest)
+    finished = read_manifest(output_dir)
+    if not tasks and finished is not None and same_but_timing(finished, manifest):
+        return finished  # a re-run of a finished job: its record and timing stand untouched
+    write_shard_directory(output_dir, vocabulary, rejects, manifest)
     return manifest
+
+
+def same_but_timing(finished: dict, manifest: dict) -> bool:
+    """Whether two manifests describe the same output, whatever each run's ``run`` record."""
+    return {**finished, "run": None} == {**manifest, "run": None}
 
 
 def check_settings(shard_size: int, val_fraction: float, test_fraction: float) -> None:
@@ -280,7 +329,7 @@ def shard_rejects(plan: list[ShardTask], output_dir: Path) -> list[Reject]:
 
 
 def build_manifest(
-    rows: Sequence[Row],
+    input_rows: int,
     counts: dict[str, int],
     rejects: list[Reject],
     output_dir: Path,
@@ -290,14 +339,14 @@ def build_manifest(
 ) -> dict:
     """The manifest; checks first that every input row is a sample or a reject, once."""
     accepted = sum(counts.values())
-    if accepted + len(rejects) != len(rows) or len({r[0] for r in rejects}) != len(rejects):
+    if accepted + len(rejects) != input_rows or len({r[0] for r in rejects}) != len(rejects):
         raise RuntimeError(
-            f"{accepted} accepted + {len(rejects)} rejected != {len(rows)} input rows"
+            f"{accepted} accepted + {len(rejects)} rejected != {input_rows} input rows"
         )
     return {
         "input": str(layout.labels.parent),
         "layout": "bms" if layout.nested else "flat",
-        "input_rows": len(rows),
+        "input_rows": input_rows,
         "accepted": accepted,
         "rejected": len(rejects),
         "splits": counts,
@@ -317,130 +366,4 @@ def reason_kind(reason: str) -> str:
     return reason.partition(":")[0]
 
 
-def write_outputs(
-    output_dir: Path, tokenizer: InChITokenizer, rejects: list[Reject], manifest: dict
-) -> None:
-    """vocab.json, rejects.csv, then manifest.json: each atomically, the manifest last."""
-    tokenizer.save(output_dir / VOCAB_FILE)
-    write_atomically(output_dir / REJECTS_FILE, rejects_csv(rejects))
-    for split in SPLITS:  # leftovers of killed runs; every task of this one has finished
-        remove_leftovers(output_dir / split)
-    write_atomically(output_dir / MANIFEST_FILE, json.dumps(manifest, indent=1) + "\n")
-
-
-def write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    with tmp.open("w") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 # ---- command line -----------------------------------------------------------------------------
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m inchi_lightning preprocess",
-        description=(
-            "Check the labels, clean the images on Ray (despeckle, sharpen, crop, turn "
-            "landscape, resize, pad) and write a shard directory: vocab.json, manifest.json, "
-            "rejects.csv and SPLIT/shard-NNNNN/{images.npy,index.parquet}. Reads the Kaggle "
-            "BMS layout (train_labels.csv + train/a/b/c/<id>.png) or a flat folder "
-            "(labels.csv + images/<id>.png). Run it again on the same output to resume."
-        ),
-        epilog="Ray keeps its session files under $RAY_TMPDIR/ray (default /tmp/ray).",
-    )
-    parser.add_argument("--input", required=True, metavar="RAW", help="the labelled image set")
-    parser.add_argument(
-        "--output", required=True, metavar="SHARDS", help="the shard directory to write"
-    )
-    parser.add_argument(
-        "--image-size",
-        type=int,
-        default=256,
-        metavar="PX",
-        help="side of the square images (default 256)",
-    )
-    parser.add_argument(
-        "--shard-size", type=int, default=1000, metavar="N", help="images per shard (default 1000)"
-    )
-    parser.add_argument(
-        "--val-fraction",
-        type=float,
-        default=0.05,
-        metavar="F",
-        help="share of ids for validation (0.05)",
-    )
-    parser.add_argument(
-        "--test-fraction", type=float, default=0.0, metavar="F", help="share of ids for testing (0)"
-    )
-    parser.add_argument(
-        "--vocab",
-        metavar="PATH",
-        help="reuse this vocab.json (e.g. the training set's when preparing a test set); "
-        "rows with other tokens are rejected",
-    )
-    parser.add_argument(
-        "--address", help="join a running Ray cluster ('auto' or host:port) instead of a local Ray"
-    )
-    parser.add_argument(
-        "--num-cpus",
-        type=int,
-        metavar="N",
-        help="CPUs for the local Ray or the worker processes (default: all)",
-    )
-    parser.add_argument(
-        "--processes",
-        action="store_true",
-        help="run the tasks in local worker processes instead of Ray (a machine without Ray)",
-    )
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m inchi_lightning preprocess``: 0 on success, 2 with one line on user errors
-    (``INCHI_LIGHTNING_DEBUG=1`` raises them instead, with their traceback)."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        manifest = preprocess(
-            args.input,
-            args.output,
-            clean_params=clean_params_of(args),
-            shard_size=args.shard_size,
-            val_fraction=args.val_fraction,
-            test_fraction=args.test_fraction,
-            vocab_path=args.vocab,
-            address=args.address,
-            num_cpus=args.num_cpus,
-            processes=args.processes,
-        )
-    except InputError as error:
-        return user_error(error)
-    print(summary(manifest, args.output))
-    return 0
-
-
-def clean_params_of(args: argparse.Namespace) -> CleanParams:
-    try:
-        return CleanParams(image_size=args.image_size)
-    except ValueError as error:
-        raise InputError(str(error)) from error
-
-
-def summary(manifest: dict, output: str | os.PathLike) -> str:
-    """A few lines for the terminal: rows, accepted per split, rejects by reason, speed."""
-    splits = ", ".join(f"{name} {count}" for name, count in manifest["splits"].items() if count)
-    reasons = ", ".join(f"{kind} {n}" for kind, n in manifest["rejected_by_reason"].items())
-    run = manifest["run"]
-    lines = [
-        f"{manifest['input_rows']} rows: {manifest['accepted']} accepted ({splits}), "
-        f"{manifest['rejected']} rejected" + (f" ({reasons})" if reasons else ""),
-        f"cleaned {run['images_cleaned']} images at {run['images_per_second']:.0f} images/s "
-        f"on {run['cpus']} {CPU_KINDS[run['backend']]} ({run['shards_written']} shards written, "
-        f"{run['shards_resumed']} already done)",
-        f"shards: {output}",
-    ]
-    return "\n".join(lines)

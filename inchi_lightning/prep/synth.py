@@ -6,41 +6,50 @@ groups, upright, no specks); see drawing.py.
 
     OUT/train_labels.csv                     image_id,InChI (Kaggle's header and quoting)
     OUT/train/<id[0]>/<id[1]>/<id[2]>/<image_id>.png    1-bit PNG, black ink on white
+    OUT/train_annotations.jsonl              the molecule as drawn in each PNG (annotations.py)
 
 Everything is decided by a plan made before any drawing: which molecules (a seed-shuffled walk
 through the SMILES, then BRICS crossovers when more are needed), which image_id each gets (a
 hash of seed and index) and how each is drawn and damaged (generators seeded with seed and
 index). So a seed gives byte-identical output whatever the number of workers, and a run killed
 half way resumes: PNGs appear under their final name only when complete (written to a
-temporary name, then renamed), and the CSV is written last.
+temporary name, then renamed), each chunk's annotations likewise after its PNGs, and the
+annotations file and then the CSV are written last.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import functools
 import hashlib
 import json
 import logging
 import math
-import multiprocessing
 import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import Executor, as_completed
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+from rdkit import Chem
 from tqdm import tqdm
 
-from inchi_lightning import chem, drawing
-from inchi_lightning.cli import user_error
-from inchi_lightning.damage import apply_damage, random_damage, random_patent_damage
+from inchi_lightning import chem
+from inchi_lightning.files import temporaries, write_atomically
+from inchi_lightning.labels_file import read_pairs, write_pairs
+from inchi_lightning.prep import annotations, drawing
+from inchi_lightning.prep.damage import (
+    Damage,
+    apply_damage_with_transform,
+    random_damage,
+    random_patent_damage,
+)
+from inchi_lightning.processes import available_cpus, process_pool
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +60,6 @@ IMAGES_DIR = "train"
 PLAN_RECORD_NAME = ".synth_plan.csv"
 # The drawing settings a folder was made with: resuming with others would mix two datasets.
 SETTINGS_RECORD_NAME = ".synth_settings.json"
-TEMP_SUFFIX = ".tmp"
 
 # Independent random streams derived from the seed.
 _ORDER_STREAM = 0
@@ -84,14 +92,36 @@ def render_image(smiles: str, seed: int, index: int, patent_fraction: float = 0.
 
     Raises ``ValueError`` when RDKit cannot parse or draw ``smiles``.
     """
+    return render_annotated(smiles, seed, index, patent_fraction).image
+
+
+def render_annotated(
+    smiles: str, seed: int, index: int, patent_fraction: float = 0.0
+) -> drawing.DrawnMolecule:
+    """``render_image``'s image and the molecule as drawn in it, in its final pixels.
+
+    The graph has followed every turn the drawing and the damage made (``graph`` is None, with
+    the ``problem``, when the drawing cannot be recorded). Raises ``ValueError`` as
+    ``render_image`` does.
+    """
     mol = chem.mol_from_smiles(smiles)
     if mol is None:
         raise ValueError(f"RDKit cannot parse {smiles}")
+    style, damage, rng = _recipe(mol, seed, index, patent_fraction)
+    drawn = drawing.draw_with_graph(mol, style)
+    image, matrix = apply_damage_with_transform(drawn.image, damage, rng)
+    return drawn.transformed(image, matrix)
+
+
+def _recipe(
+    mol: Chem.Mol, seed: int, index: int, patent_fraction: float
+) -> tuple[drawing.DrawStyle, Damage, np.random.Generator]:
+    """How plan entry ``index`` is drawn and damaged, and the generator the damage goes on with."""
     kind = style_kind(seed, index, patent_fraction)
     rng = np.random.default_rng([seed, _IMAGE_STREAM, index])
     style = drawing.fit_canvas(mol, drawing.random_style(rng, kind))
     damage = random_damage(rng) if kind == "bms" else random_patent_damage(rng)
-    return apply_damage(drawing.draw(mol, style), damage, rng)
+    return style, damage, rng
 
 
 # ---------------------------------------------------------------------------------------------
@@ -286,48 +316,26 @@ def image_path(out_dir: Path, image_id: str) -> Path:
 # ---------------------------------------------------------------------------------------------
 
 
-def temporary_path(path: Path) -> Path:
-    """Where ``path`` is written before it is renamed into place (hidden, ``TEMP_SUFFIX``);
-    a killed run's leftovers are found by this name."""
-    return path.with_name(f".{path.name}{TEMP_SUFFIX}")
-
-
 def write_png_atomically(path: Path, image: np.ndarray) -> None:
     """Write binary ``image`` as a 1-bit PNG that appears at ``path`` only when complete."""
     ok, encoded = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_BILEVEL, 1])
     if not ok:
         raise OSError(f"OpenCV could not encode {path.name}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = temporary_path(path)
-    temporary.write_bytes(encoded.tobytes())
-    os.replace(temporary, path)
-
-
-def _write_labels_atomically(path: Path, rows: Iterable[tuple[str, str]]) -> None:
-    temporary = temporary_path(path)
-    with temporary.open("w", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["image_id", "InChI"])
-        writer.writerows(rows)
-    os.replace(temporary, path)
-
-
-def _read_labels(path: Path) -> dict[str, str]:
-    with path.open(newline="") as handle:
-        return {row["image_id"]: row["InChI"] for row in csv.DictReader(handle)}
+    write_atomically(path, encoded.tobytes())
 
 
 def _record_plan(out_dir: Path, plan: list[PlannedImage]) -> None:
     """Add ``plan`` to the folder's plan record; refuse one that relabels a planned image."""
     record_path = out_dir / PLAN_RECORD_NAME
-    record = _read_labels(record_path) if record_path.is_file() else {}
+    record = read_pairs(record_path) if record_path.is_file() else {}
     for entry in plan:
         if record.setdefault(entry.image_id, entry.inchi) != entry.inchi:
             raise ValueError(
                 f"{out_dir} already holds a dataset of other molecules for this seed (image "
                 f"{entry.image_id} is {record[entry.image_id]}); write to a new --out folder"
             )
-    _write_labels_atomically(record_path, sorted(record.items()))
+    write_pairs(record_path, sorted(record.items()))
 
 
 def _check_settings(out_dir: Path, patent_fraction: float) -> None:
@@ -348,15 +356,13 @@ def _check_settings(out_dir: Path, patent_fraction: float) -> None:
 
 
 def _record_settings(out_dir: Path, patent_fraction: float) -> None:
-    record_path = out_dir / SETTINGS_RECORD_NAME
-    temporary = temporary_path(record_path)
-    temporary.write_text(json.dumps({"patent_fraction": patent_fraction}) + "\n")
-    os.replace(temporary, record_path)
+    record = json.dumps({"patent_fraction": patent_fraction}) + "\n"
+    write_atomically(out_dir / SETTINGS_RECORD_NAME, record)
 
 
 def _remove_stray_temporaries(out_dir: Path) -> int:
     """Delete half-written PNGs left by a killed run; returns how many."""
-    strays = list((out_dir / IMAGES_DIR).glob(f"*/*/*/.*{TEMP_SUFFIX}"))
+    strays = temporaries(out_dir / IMAGES_DIR, "*/*/*/*.png")
     for stray in strays:
         stray.unlink(missing_ok=True)
     return len(strays)
@@ -383,16 +389,20 @@ def _exit_when_orphaned(parent_pid: int) -> None:
 def _draw_chunk(
     task: tuple[str, int, float, list[tuple[int, str, str]]],
 ) -> list[tuple[str, str]]:
-    """Draw and write plan entries; returns (image_id, reason) for each one RDKit refused."""
+    """Draw and write plan entries, then their annotations; returns (image_id, reason) for each
+    one RDKit refused."""
     out_dir, seed, patent_fraction, entries = task
     failures = []
+    records = {}
     for index, image_id, smiles in entries:
         try:
-            image = render_image(smiles, seed, index, patent_fraction)
+            drawn = render_annotated(smiles, seed, index, patent_fraction)
         except ValueError as exc:
             failures.append((image_id, str(exc)))
             continue
-        write_png_atomically(image_path(Path(out_dir), image_id), image)
+        write_png_atomically(image_path(Path(out_dir), image_id), drawn.image)
+        records[image_id] = annotations.record_line(image_id, drawn.graph, drawn.problem)
+    annotations.write_part(Path(out_dir), records)
     return failures
 
 
@@ -429,22 +439,13 @@ def _draw(
 def _worker_count(num_workers: int | None, n: int) -> int:
     if num_workers is not None:
         return max(num_workers, 0)
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return min(cores or 1, math.ceil(n / _DRAW_CHUNK))
+    return min(available_cpus(), math.ceil(n / _DRAW_CHUNK))
 
 
 def _executor(workers: int) -> AbstractContextManager[Executor | None]:
     if workers <= 1:
         return nullcontext(None)
-    # spawn, not fork: the caller may be a training process whose threads a fork would copy
-    # in an inconsistent state.
-    context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=context,
-        initializer=_init_worker,
-        initargs=(os.getpid(),),
-    )
+    return process_pool(workers, initializer=_init_worker, initargs=(os.getpid(),))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -475,6 +476,17 @@ def _load_candidates(smiles_file: Path | None) -> list[tuple[int, str]]:
     if not candidates:
         raise ValueError(f"{smiles_file} holds no SMILES")
     return candidates
+
+
+def _not_yet_drawn(out_dir: Path, plan: list[PlannedImage]) -> list[PlannedImage]:
+    """The plan entries without a PNG or without an annotation (the PNG is drawn again then:
+    the same bytes, now with its record; a folder from before annotations gets them so)."""
+    recorded = annotations.recorded_lines(out_dir)
+    return [
+        entry
+        for entry in plan
+        if entry.image_id not in recorded or not image_path(out_dir, entry.image_id).is_file()
+    ]
 
 
 def _warn_invalid(smiles_file: Path | None, lines: list[int]) -> None:
@@ -530,6 +542,8 @@ def synthesise(
     there are fewer distinct molecules than ``n``. No InChI appears twice. The same seed gives
     byte-identical PNGs and CSV whatever ``num_workers`` (None: one per core; 0 or 1: this
     process only). Existing PNGs are kept, so an interrupted run resumes where it stopped.
+    Beside the CSV, ``train_annotations.jsonl`` records the molecule as drawn in each image, in
+    the CSV's order (see annotations.py); it too is byte-identical for a seed, resumed or not.
     About ``patent_fraction`` of the images (chosen by seed and index) are drawn in the clean
     patent style instead of the BMS scan style; 0 draws exactly what earlier versions drew.
 
@@ -560,13 +574,15 @@ def synthesise(
         _record_settings(out_dir, patent_fraction)
         _record_plan(out_dir, plan)
         strays = _remove_stray_temporaries(out_dir)
-        todo = [entry for entry in plan if not image_path(out_dir, entry.image_id).is_file()]
+        todo = _not_yet_drawn(out_dir, plan)
         failures = _draw(executor, out_dir, seed, patent_fraction, todo, progress)
     for image_id, reason in failures:
         logger.warning("left out image %s: %s", image_id, reason)
     failed = {image_id for image_id, _ in failures}
     rows = [(entry.image_id, entry.inchi) for entry in plan if entry.image_id not in failed]
-    _write_labels_atomically(out_dir / LABELS_NAME, rows)
+    lines = annotations.recorded_lines(out_dir)
+    annotations.write_annotations(out_dir, [image_id for image_id, _ in rows], lines)
+    write_pairs(out_dir / LABELS_NAME, rows)
     return SynthReport(
         out_dir=out_dir,
         rows=len(rows),
@@ -584,113 +600,3 @@ def synthesise(
 # ---------------------------------------------------------------------------------------------
 # Command line.
 # ---------------------------------------------------------------------------------------------
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``synth`` command's options."""
-    parser = argparse.ArgumentParser(
-        prog="python -m inchi_lightning synth",
-        description=(
-            "Draw a synthetic BMS-style dataset with RDKit: skeletal formulas in random\n"
-            "styles, then binarised, specked, broken and sometimes turned 90 degrees like\n"
-            "the scans of Kaggle's 'BMS Molecular Translation' set. With --patent-fraction,\n"
-            "that share of the images is drawn like clean patent drawings instead: thicker\n"
-            "lines, larger fonts, groups written as text (OCH3, COOH, Ph, ...), upright, no\n"
-            "specks."
-        ),
-        epilog=(
-            "writes:\n"
-            "  DIR/train_labels.csv                 image_id,InChI\n"
-            "  DIR/train/a/b/c/<image_id>.png       1-bit PNG, black ink on white\n\n"
-            "The same --seed gives the same files whatever --num-workers. Interrupted?\n"
-            "Run the same command again: finished images are kept.\n\n"
-            "example:\n"
-            "  python -m inchi_lightning synth --out data/raw --n 10000\n"
-            "  python -m inchi_lightning synth --out data/mixed --n 10000 --patent-fraction 0.3"
-        ),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        required=True,
-        metavar="DIR",
-        help="dataset folder; created if missing, resumed if an earlier run was interrupted",
-    )
-    parser.add_argument(
-        "--n",
-        type=int,
-        required=True,
-        metavar="N",
-        help="number of images, one per distinct molecule (no InChI twice)",
-    )
-    parser.add_argument(
-        "--smiles",
-        type=Path,
-        metavar="FILE",
-        help="molecules to draw: one SMILES per line (a name may follow), or a CSV with a "
-        "'smiles' column; invalid lines are skipped and counted (default: the ~16,000 "
-        "molecules shipped with RDKit). Molecules made by BRICS recombination make up N "
-        "when there are fewer",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        metavar="S",
-        help="choice of molecules, image ids, drawing styles and damage (default: 0)",
-    )
-    parser.add_argument(
-        "--num-workers",
-        type=int,
-        default=None,
-        metavar="W",
-        help="processes drawing in parallel (default: one per CPU core; 0 or 1: no pool)",
-    )
-    parser.add_argument(
-        "--patent-fraction",
-        type=float,
-        default=0.0,
-        metavar="F",
-        help="share of images, 0 to 1, drawn like clean patent drawings instead of BMS scans "
-        "(default: 0, BMS scans only); a resumed folder must use the same F",
-    )
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    return parser
-
-
-def _configure_logging() -> None:
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``synth`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status.
-
-    User errors print one ``error: ...`` line to stderr and return 2 (set
-    INCHI_LIGHTNING_DEBUG=1 for the traceback).
-    """
-    parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help (0), or a usage error argparse has already printed (2)
-        return exc.code if isinstance(exc.code, int) else 2
-    _configure_logging()
-    try:
-        report = synthesise(
-            args.out,
-            n=args.n,
-            seed=args.seed,
-            smiles_file=args.smiles,
-            num_workers=args.num_workers,
-            progress=not args.no_progress,
-            patent_fraction=args.patent_fraction,
-        )
-    except (FileNotFoundError, ValueError) as exc:
-        return user_error(exc)
-    print(
-        f"{report.out_dir / LABELS_NAME}: {report.rows} images "
-        f"({report.written} drawn now, {report.skipped_existing} already there, "
-        f"{report.from_brics} molecules made by BRICS)"
-    )
-    return 0

@@ -8,12 +8,12 @@ a bounded number of them in flight at a time.
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
-import os
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
+
+from inchi_lightning.processes import available_cpus, process_pool
 
 
 class RayTasks:
@@ -101,10 +101,8 @@ def task_runner(address: str | None, num_cpus: int | None, processes: bool) -> I
     else a local Ray (a Ray already initialised in this process is used as it is). Stops only
     what it started."""
     if processes:
-        cpus = num_cpus or os.cpu_count() or 1
-        # spawn: workers must not inherit a forked copy of the driver's threads and imports.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=cpus, mp_context=context) as executor:
+        cpus = num_cpus or available_cpus()
+        with process_pool(cpus) as executor:
             yield ProcessTasks(executor, cpus)
         return
     import ray
@@ -113,7 +111,9 @@ def task_runner(address: str | None, num_cpus: int | None, processes: bool) -> I
     if started and address:
         ray.init(address=address, log_to_driver=False)
     elif started:
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+        ray.init(
+            num_cpus=num_cpus or available_cpus(), include_dashboard=False, log_to_driver=False
+        )
     try:
         yield RayTasks(max(1, int(ray.cluster_resources().get("CPU", 1))))
     finally:

@@ -6,6 +6,7 @@ so a file that would need arbitrary unpickling (which can run code) is refused, 
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 import zipfile
 from pathlib import Path
@@ -98,3 +99,12 @@ def check_checkpoint(path: str | Path) -> None:
     hparams = checkpoint.get("hyper_parameters")
     if not isinstance(hparams, dict) or not hparams.get("vocabulary"):
         raise ValueError(f"{not_ours}: its hyperparameters have no InChI vocabulary")
+
+
+def plain_hyperparameters(checkpoint: dict) -> None:
+    """Store a checkpoint's dataclass hyperparameters as dicts (``on_save_checkpoint``), so
+    that it loads with ``torch.load(weights_only=True)``; the modules read both forms back."""
+    checkpoint["hyper_parameters"] = {
+        key: dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
+        for key, value in checkpoint["hyper_parameters"].items()
+    }

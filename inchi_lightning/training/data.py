@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,81 +12,13 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from inchi_lightning.imaging import CleanParams, ImageError, clean, read_gray
-from inchi_lightning.shards import MANIFEST_FILE, VOCAB_FILE, ShardSet
+from inchi_lightning.prep.quickstart import QuickstartSettings
+from inchi_lightning.shards import ShardSet, read_shard_spec
 from inchi_lightning.tokenizer import PAD_ID, InChITokenizer
 
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
-
-
-@dataclass
-class QuickstartSettings:
-    """The synthetic set built when the configured shard directory does not exist yet.
-
-    Args:
-        n: molecules to draw.
-        seed: drawing and sampling seed; the same seed gives the same images.
-        image_size: side of the square images written to the shards.
-        val_fraction: share of image ids held out for validation.
-        raw_dir: where the BMS-layout drawings go; default ``<shards>-raw``.
-        patent_fraction: share of drawings in the clean patent style instead of BMS scans
-            (see ``synth --patent-fraction``); 0 draws BMS scans only.
-    """
-
-    n: int = 2000
-    seed: int = 0
-    image_size: int = 128
-    val_fraction: float = 0.1
-    raw_dir: str | None = None
-    patent_fraction: float = 0.0
-
-
-def prepare_shards(
-    shards: str | Path, quickstart: QuickstartSettings | None
-) -> tuple[InChITokenizer, CleanParams]:
-    """Make sure ``shards`` holds a preprocessed set, building the quickstart set if asked.
-
-    Returns the set's vocabulary and the clean() parameters its images were made with.
-
-    Raises:
-        FileNotFoundError: the directory has no finished set and no quickstart is configured.
-    """
-    shards = Path(shards)
-    if not (shards / MANIFEST_FILE).is_file():
-        if quickstart is None:
-            raise FileNotFoundError(
-                f"no preprocessed shards at {shards} (no {MANIFEST_FILE}): run "
-                "`python -m inchi_lightning preprocess --input RAW --output "
-                f"{shards}` or set data.quickstart"
-            )
-        build_quickstart(shards, quickstart)
-    return read_shard_spec(shards)
-
-
-def read_shard_spec(shards: str | Path) -> tuple[InChITokenizer, CleanParams]:
-    """The vocabulary and clean() parameters recorded in a finished shard directory."""
-    shards = Path(shards)
-    manifest = json.loads((shards / MANIFEST_FILE).read_text())
-    return InChITokenizer.load(shards / VOCAB_FILE), CleanParams(**manifest["clean"])
-
-
-def build_quickstart(shards: Path, settings: QuickstartSettings) -> None:
-    """Draw the synthetic set and preprocess it; both steps resume if interrupted."""
-    from inchi_lightning.preprocess import preprocess
-    from inchi_lightning.synth import synthesise
-
-    raw = Path(settings.raw_dir) if settings.raw_dir else shards.with_name(shards.name + "-raw")
-    log.info(
-        "building the quickstart set: %d drawings in %s, shards in %s", settings.n, raw, shards
-    )
-    synthesise(raw, n=settings.n, seed=settings.seed, patent_fraction=settings.patent_fraction)
-    preprocess(
-        raw,
-        shards,
-        clean_params=CleanParams(image_size=settings.image_size),
-        val_fraction=settings.val_fraction,
-    )
 
 
 def train_augmentation() -> Any:
@@ -111,12 +41,12 @@ def train_augmentation() -> Any:
     )
 
 
-class CaptionDataset(Dataset):
-    """Shard samples as (image (S, S) uint8, token ids, image id, InChI)."""
+class ShardImages(Dataset):
+    """Shard samples as image (S, S) uint8, image id and InChI (``error`` always empty: a shard
+    holds readable images only), each image passed through ``transform`` when given."""
 
-    def __init__(self, shards: ShardSet, tokenizer: InChITokenizer, transform: Any = None):
+    def __init__(self, shards: ShardSet, transform: Any = None):
         self.shards = shards
-        self.tokenizer = tokenizer
         self.transform = transform
 
     def __len__(self) -> int:
@@ -124,15 +54,23 @@ class CaptionDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         image, image_id, inchi = self.shards[index]
-        image = np.asarray(image)
         if self.transform is not None:
             image = self.transform(image=image)["image"]
-        return {
-            "image": torch.from_numpy(np.ascontiguousarray(image)),
-            "tokens": torch.tensor(self.tokenizer.encode(inchi), dtype=torch.long),
-            "image_id": image_id,
-            "inchi": inchi,
-        }
+        image = torch.from_numpy(np.ascontiguousarray(image))
+        return {"image": image, "image_id": image_id, "inchi": inchi, "error": ""}
+
+
+class CaptionDataset(ShardImages):
+    """Shard samples with their InChI's token ids (``tokens``)."""
+
+    def __init__(self, shards: ShardSet, tokenizer: InChITokenizer, transform: Any = None):
+        super().__init__(shards, transform)
+        self.tokenizer = tokenizer
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        sample = super().__getitem__(index)
+        tokens = torch.tensor(self.tokenizer.encode(sample["inchi"]), dtype=torch.long)
+        return {**sample, "tokens": tokens}
 
 
 def collate_captions(samples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -156,6 +94,24 @@ def list_images(folder: str | Path) -> tuple[list[Path], list[Path]]:
     images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
     others = [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
     return images, others
+
+
+def refuse_name_clashes(images: list[Path], folder: str | Path) -> None:
+    """A submission names each image by its file's stem, as Kaggle's does; two files of one
+    stem in different subfolders would give two rows of one name.
+
+    Raises:
+        ValueError: naming the first clash.
+    """
+    seen: dict[str, Path] = {}
+    for path in images:
+        first = seen.setdefault(path.stem, path)
+        if first != path:
+            a, b = (p.relative_to(folder) for p in (first, path))
+            raise ValueError(
+                f"{a} and {b} in {folder} would both be named {path.stem!r} in the "
+                "submission: rename one, or predict their folders one at a time"
+            )
 
 
 class ImageFolderDataset(Dataset):
@@ -194,7 +150,9 @@ class InChIDataModule(L.LightningDataModule):
         batch_size: samples per batch.
         num_workers: DataLoader worker processes.
         augment: scan-like augmentation of training images (never of val/test).
-        quickstart: when set and ``shards`` does not exist, build this synthetic set there.
+        quickstart: the synthetic set that the command line builds at ``shards`` when that
+            directory does not exist yet (``prep/quickstart.py``); configured here, under
+            ``data:``, because it says where this module's shards come from.
         predict_dir: folder of images (or a BMS ``test/`` tree) that ``predict`` reads.
     """
 
@@ -217,11 +175,6 @@ class InChIDataModule(L.LightningDataModule):
         self.tokenizer: InChITokenizer | None = None
         self.datasets: dict[str, Dataset] = {}
 
-    def prepare_data(self) -> None:
-        if self.trainer is not None and self.trainer.predicting:
-            return  # predict reads data.predict_dir; the checkpoint carries the rest
-        prepare_shards(self.shards, self.quickstart)
-
     def setup(self, stage: str) -> None:
         if stage == "predict":
             self.datasets["predict"] = self._predict_dataset()
@@ -229,11 +182,16 @@ class InChIDataModule(L.LightningDataModule):
         self.tokenizer, _ = read_shard_spec(self.shards)
         self._check_vocabulary_matches_model()
         for split in ("train", "val", "test"):
-            transform = train_augmentation() if split == "train" and self.augment else None
-            shard_set = ShardSet(self.shards / split)
-            self.datasets[split] = CaptionDataset(shard_set, self.tokenizer, transform)
+            augment = split == "train" and self.augment
+            self.datasets[split] = self.split_dataset(ShardSet(self.shards / split), augment)
         if stage == "fit" and len(self.datasets["train"]) == 0:
             raise ValueError(f"{self.shards / 'train'} holds no samples")
+
+    def split_dataset(self, shards: ShardSet, augment: bool) -> Dataset:
+        """One split's samples: images with their InChI's token ids."""
+        return CaptionDataset(shards, self.tokenizer, train_augmentation() if augment else None)
+
+    collate_split = staticmethod(collate_captions)  # how a train/val/test batch is made
 
     def _check_vocabulary_matches_model(self) -> None:
         model = self.trainer.lightning_module if self.trainer is not None else None
@@ -255,12 +213,13 @@ class InChIDataModule(L.LightningDataModule):
             )
         if not images:
             raise ValueError(f"no images found in {self.predict_dir}")
+        refuse_name_clashes(images, self.predict_dir)
         clean_params = self.trainer.lightning_module.clean_params
         return ImageFolderDataset(images, clean_params)
 
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
         dataset = self.datasets[split]
-        collate = collate_images if split == "predict" else collate_captions
+        collate = collate_images if split == "predict" else self.collate_split
         return DataLoader(
             dataset,
             batch_size=self.batch_size,

@@ -9,8 +9,8 @@ Re-running a command with the same ``ray.name`` and ``ray.storage_path`` resumes
 latest checkpoint, as does a run that Ray restarts after a worker failure.
 
 Ray is imported only inside the functions that use it: ``import ray`` costs seconds, and the
-in-process path (``ray.num_workers: 0``) never needs it. This module builds on ``InChICLI``, so
-``lightning_cli`` imports it lazily, where a subcommand's parser or run needs it.
+in-process path (``ray.num_workers: 0``) never needs it. What a worker runs (``train_loop``, which
+rebuilds the CLI) belongs to the CLI layer and is handed in by it.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from typing import Any
 
 import yaml
 from jsonargparse import Namespace
-from lightning.pytorch import LightningDataModule, Trainer
+from lightning.pytorch import LightningDataModule
 from lightning.pytorch.cli import LightningArgumentParser
 from torch.utils.data import DataLoader
 
-from inchi_lightning.lightning_cli import InChICLI
+from inchi_lightning.processes import available_cpus
 
 # No Ray types in annotations, not even under TYPE_CHECKING: jsonargparse runs those imports
 # when it reads RaySettings, and the in-process path must not pay for `import ray`.
@@ -109,12 +109,15 @@ def run_on_ray(
     config: Namespace,
     subcommand: str,
     method_arguments: list[str],
+    worker_loop: Callable[[dict[str, Any]], dict[str, float]],
 ) -> RayRunOutcome:
     """Run ``subcommand`` on Ray Train workers, each building its Trainer from ``config``.
 
     ``parser`` is the subcommand's parser and ``config`` its parsed configuration (shards prepared,
     vocabulary filled in); ``method_arguments`` names the keys that are arguments of
-    ``Trainer.<subcommand>`` rather than configuration. Prints and returns the outcome.
+    ``Trainer.<subcommand>`` rather than configuration; ``worker_loop`` is what each worker runs
+    (it receives ``{"job": WorkerJob}``; the CLI layer's ``train_loop``). Prints and returns the
+    outcome.
 
     Raises:
         ValueError: a private cluster would need more CPUs than this machine has.
@@ -138,7 +141,7 @@ def run_on_ray(
         f"{loaders} DataLoader processes each; stored in {storage(settings)}"
     )
     with ray_connection(settings):
-        result = ray_trainer(job, settings, name).fit()
+        result = ray_trainer(job, settings, name, worker_loop).fit()
     outcome = RayRunOutcome(name=name, run_dir=str(result.path), metrics=result.return_value or {})
     if subcommand == "fit":
         outcome.best_checkpoint = export_best_checkpoint(result)
@@ -226,7 +229,7 @@ def ray_connection(settings: RaySettings) -> Iterator[None]:
 
 def local_cpus(settings: RaySettings) -> int:
     """This machine's cores, checked against what the workers will reserve."""
-    available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    available = available_cpus()
     needed = settings.num_workers * settings.cpus_per_worker
     if needed > available:
         raise ValueError(
@@ -237,14 +240,19 @@ def local_cpus(settings: RaySettings) -> int:
     return available
 
 
-def ray_trainer(job: WorkerJob, settings: RaySettings, name: str) -> Any:
+def ray_trainer(
+    job: WorkerJob,
+    settings: RaySettings,
+    name: str,
+    worker_loop: Callable[[dict[str, Any]], dict[str, float]],
+) -> Any:
     """The ``ray.train.torch.TorchTrainer`` that runs ``job`` as configured by ``settings``."""
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
     resources = {"CPU": settings.cpus_per_worker} | ({"GPU": 1} if settings.use_gpu else {})
     return TorchTrainer(
-        train_loop,
+        worker_loop,
         train_loop_config={"job": job},
         scaling_config=ScalingConfig(
             num_workers=settings.num_workers,
@@ -294,30 +302,6 @@ def print_outcome(outcome: RayRunOutcome) -> None:
 
 
 # ---- worker ----------------------------------------------------------------------------------
-
-
-def train_loop(config: dict[str, Any]) -> dict[str, float]:
-    """One Ray Train worker: rebuild the driver's run and run its subcommand on this rank's share.
-
-    Returns the Trainer's final metrics (Ray hands rank 0's to the driver), with ``step`` and
-    ``epoch``.
-    """
-    job: WorkerJob = config["job"]
-    limit_threads(job.cpus)
-    enter_driver_directory(job.driver_cwd)
-    cli = WorkerCLI(yaml.safe_load(job.config_yaml), use_gpu=job.use_gpu)
-    evaluate_each_sample_once(cli.datamodule)
-    kwargs = dict(job.method_kwargs)
-    run = getattr(cli.trainer, job.subcommand)
-    with latest_ray_checkpoint() as resume_from:
-        if job.subcommand == "fit" and resume_from is not None:
-            kwargs["ckpt_path"] = resume_from
-            if cli.trainer.global_rank == 0:
-                print(f"resuming from the run's latest checkpoint {resume_from}")
-        run(model=cli.model, datamodule=cli.datamodule, **kwargs)
-    trainer = cli.trainer
-    metrics = {key: float(value) for key, value in trainer.callback_metrics.items()}
-    return metrics | {"step": trainer.global_step, "epoch": trainer.current_epoch}
 
 
 def limit_threads(cpus: int) -> None:
@@ -397,38 +381,3 @@ def without_padding(make_loader: Callable[[], DataLoader]) -> DataLoader:
         drop_last=loader.drop_last,
         persistent_workers=loader.persistent_workers,
     )
-
-
-class WorkerCLI(InChICLI):
-    """Builds one worker's model, data and Trainer from the driver's configuration; runs nothing.
-
-    The Trainer is the configured one with Ray's DDP strategy and cluster environment, and a
-    callback that reports metrics and a checkpoint to Ray at every training epoch end.
-    """
-
-    def __init__(self, config: dict[str, Any], use_gpu: bool) -> None:
-        from ray.train.lightning import RayTrainReportCallback
-
-        self.use_gpu = use_gpu
-        super().__init__(
-            args=config, run=False, trainer_defaults={"callbacks": [RayTrainReportCallback()]}
-        )
-
-    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
-        # The configuration comes from the driver only; sys.argv here is Ray's worker's.
-        self.config = parser.parse_object(args)
-
-    def before_instantiate_classes(self) -> None:
-        """Nothing to prepare: the driver built the shards and filled in the vocabulary."""
-
-    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
-        from ray.train.lightning import RayDDPStrategy, RayLightningEnvironment, prepare_trainer
-
-        trainer = super().instantiate_trainer(
-            accelerator="gpu" if self.use_gpu else "cpu",
-            devices="auto",
-            strategy=RayDDPStrategy(),
-            plugins=[RayLightningEnvironment()],
-            **kwargs,
-        )
-        return prepare_trainer(trainer)

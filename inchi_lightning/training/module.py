@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 import time
@@ -15,9 +14,11 @@ from torchmetrics import MinMetric
 
 from inchi_lightning.chem import postprocess
 from inchi_lightning.imaging import CleanParams
-from inchi_lightning.metrics import ExactMatch, LevenshteinDistance
-from inchi_lightning.model import Captioner, DecoderConfig, EncoderConfig
+from inchi_lightning.network.captioner import Captioner, DecoderConfig
+from inchi_lightning.network.encoder import EncoderConfig
 from inchi_lightning.tokenizer import EOS_ID, PAD_ID, SOS_ID, InChITokenizer
+from inchi_lightning.training.checkpoints import plain_hyperparameters
+from inchi_lightning.training.metrics import ExactMatch, LevenshteinDistance
 
 log = logging.getLogger(__name__)
 
@@ -250,20 +251,20 @@ class InChICaptioner(L.LightningModule):
             ],
             weight_decay=hp.weight_decay,
         )
-        total = max(int(self.trainer.estimated_stepping_batches), 1)
-        schedule = warmup_then(hp.scheduler, hp.warmup_steps, total)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule)
-        return {
-            "optimizer": optimizer,
-            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
-        }
+        return stepped(optimizer, hp.scheduler, hp.warmup_steps, self.trainer)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # Plain types only, so that the checkpoint loads with torch.load(weights_only=True).
-        checkpoint["hyper_parameters"] = {
-            key: dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
-            for key, value in checkpoint["hyper_parameters"].items()
-        }
+        plain_hyperparameters(checkpoint)
+
+
+def stepped(
+    optimizer: torch.optim.Optimizer, kind: str, warmup_steps: int, trainer: L.Trainer
+) -> dict[str, Any]:
+    """``configure_optimizers``' answer: ``optimizer`` with ``warmup_then``'s factor applied
+    at every step of the run."""
+    total = max(int(trainer.estimated_stepping_batches), 1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_then(kind, warmup_steps, total))
+    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
 
 def warmup_then(kind: str, warmup_steps: int, total_steps: int):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
-import os
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, TextIO
 
 import lightning as L
 from lightning.pytorch.callbacks import BasePredictionWriter
+
+from inchi_lightning.files import atomic_path
 
 HEADER = ("image_id", "InChI")
 
@@ -29,18 +31,15 @@ class SubmissionWriter(BasePredictionWriter):
         super().__init__(write_interval="batch")
         self.output = output
         self._handle: TextIO | None = None
+        self._partial = ExitStack()  # the output's atomic_path while a run writes it
         self._rows = self._unreadable = 0
-
-    @property
-    def _partial(self) -> Path:
-        path = Path(self.output)
-        return path.with_name(f".{path.name}.tmp-{os.getpid()}")
 
     def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if not trainer.is_global_zero:
             return
-        self._partial.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = self._partial.open("w", newline="")
+        Path(self.output).parent.mkdir(parents=True, exist_ok=True)
+        partial = self._partial.enter_context(atomic_path(self.output))
+        self._handle = partial.open("w", newline="")
         csv.writer(self._handle).writerow(HEADER)
         self._rows = self._unreadable = 0
 
@@ -65,7 +64,7 @@ class SubmissionWriter(BasePredictionWriter):
             return
         self._handle.close()
         self._handle = None
-        os.replace(self._partial, self.output)
+        self._partial.close()  # synced and renamed to output
         note = f" ({self._unreadable} unreadable)" if self._unreadable else ""
         print(f"wrote {self._rows} predictions to {self.output}{note}")
 
@@ -75,4 +74,5 @@ class SubmissionWriter(BasePredictionWriter):
         if self._handle is not None:
             self._handle.close()
             self._handle = None
-            self._partial.unlink(missing_ok=True)
+            # The temporary file is removed; the exception goes on from Lightning, not here.
+            self._partial.__exit__(type(exception), exception, exception.__traceback__)

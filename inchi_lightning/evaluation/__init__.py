@@ -1,0 +1,1 @@
+"""Scoring predictions against labels, and a checkpoint run over a labelled image set."""

@@ -1,0 +1,1 @@
+"""Raw data to shards: molecules, drawing, scan damage, synthetic sets, labels, preprocessing."""

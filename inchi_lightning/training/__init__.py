@@ -1,0 +1,1 @@
+"""Training: LightningModules, the DataModule, metrics, checkpoints, submissions, Ray Train."""
