@@ -1,0 +1,594 @@
+"""RDKit both ways for molgraph.py's records: a drawn molecule to a graph, a graph to an InChI.
+
+``graph_from_mol`` records what RDKit draws. Pass it the molecule the drawer drew, not the one
+before: ``prepare_for_drawing`` (RDKit's ``PrepareMolForDrawing``) kekulizes it, adds the
+hydrogen atoms RDKit wedges at ring fusions and picks the wedges; draw that molecule with
+``drawOptions().prepareMolsBeforeDrawing = False`` (or let the drawer prepare it again: the
+preparation is repeatable, it gives the same molecule) and take each atom's pixel centre from
+``drawer.GetDrawCoords(i)`` after ``DrawMolecule``. A plain double bond says E or Z by its
+drawn geometry, so a molecule whose double bond is neither should go through
+``cross_unspecified_double_bonds`` first (before condensing groups): drawn crossed, it reads back
+as the molecule's own InChI.
+
+``molecule_from_graph`` reads a graph the way a chemist reads a drawing, through RDKit's mol
+file reader: group labels are written out as their atoms, the graph becomes a V2000 mol block
+(y flipped back up, wedge narrow ends first, wavy and crossed bonds as "either"), and RDKit's
+parser takes tetrahedral stereo from the wedges and E/Z from the 2D coordinates exactly as it
+does for any drawn mol file. A graph RDKit rejects is repaired where one plausible repair
+exists (see ``_repair``); otherwise the reading is invalid with an empty InChI. It never
+raises on a graph: RDKit's errors are caught and its logging silenced (``rdBase.BlockLogs``)
+inside the calls.
+
+Not recorded in a graph, so lost on the way round: isotopes, radicals, charges outside
+``CHARGES`` (``graph_from_mol`` refuses those), hydrogen counts other than RDKit's default
+valence (e.g. a drawn ``SH`` on a hypervalent sulfur), and stereo inside a condensed group.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Sequence
+
+import numpy as np
+from rdkit import Chem, rdBase
+from rdkit.Chem import rdDepictor
+from rdkit.Chem.Draw import rdMolDraw2D
+
+from inchi_lightning.molgraph import (
+    CHARGE_INDEX,
+    CHARGES,
+    ELEMENTS,
+    GROUP_LABELS,
+    UNKNOWN_SYMBOL,
+    GraphAtom,
+    GraphBond,
+    MolGraph,
+)
+
+# What each group label stands for: SMILES with the attachment point ``*`` first, as drawing.py
+# and RDKit's default abbreviations define them (RDKit's "iBu" and "iPent" are sec-butyl and
+# pentan-2-yl: the drawings say so, so the readings must too).
+GROUP_SMILES: dict[str, str] = {
+    "Me": "*C",
+    "Et": "*CC",
+    "nPr": "*CCC",
+    "iPr": "*C(C)C",
+    "nBu": "*CCCC",
+    "iBu": "*C(C)CC",
+    "tBu": "*C(C)(C)C",
+    "nPent": "*CCCCC",
+    "iPent": "*C(C)CCC",
+    "nHex": "*CCCCCC",
+    "nHept": "*CCCCCCC",
+    "nOct": "*CCCCCCCC",
+    "nNon": "*CCCCCCCCC",
+    "nDec": "*CCCCCCCCCC",
+    "Ph": "*c1ccccc1",
+    "Boc": "*C(=O)OC(C)(C)C",
+    "OMe": "*OC",
+    "OCH3": "*OC",
+    "OEt": "*OCC",
+    "OC2H5": "*OCC",
+    "OiBu": "*OCC(C)C",
+    "CF3": "*C(F)(F)F",
+    "OCF3": "*OC(F)(F)F",
+    "NCF3": "*NC(F)(F)F",
+    "CCl3": "*C(Cl)(Cl)Cl",
+    "CO2H": "*C(=O)O",
+    "COOH": "*C(=O)O",
+    "COO-": "*C(=O)[O-]",
+    "CO2Me": "*C(=O)OC",
+    "COOCH3": "*C(=O)OC",
+    "CO2Et": "*C(=O)OCC",
+    "COOC2H5": "*C(=O)OCC",
+    "CN": "*C#N",
+    "NC": "*[N+]#[C-]",
+    "NO2": "*[N+](=O)[O-]",
+    "NO": "*N=O",
+    "N(OH)CH3": "*N(C)O",
+    "SO3H": "*S(=O)(=O)O",
+    "OAc": "*OC(C)=O",
+    "NHAc": "*NC(C)=O",
+    "Ac": "*C(C)=O",
+    "CHO": "*C=O",
+    "NMe": "*NC",
+    "SMe": "*SC",
+}
+assert set(GROUP_SMILES) == set(GROUP_LABELS), "every group label needs its SMILES"
+
+_MARKUP = re.compile(r"</?su[bp]>")
+_ELEMENTS = frozenset(ELEMENTS)
+
+# Bond kinds as RDKit bonds: (bond type, V2000 bond type, V2000 stereo).
+_MOLFILE_BONDS: dict[str, tuple[Chem.BondType, int, int]] = {
+    "single": (Chem.BondType.SINGLE, 1, 0),
+    "double": (Chem.BondType.DOUBLE, 2, 0),
+    "triple": (Chem.BondType.TRIPLE, 3, 0),
+    "aromatic": (Chem.BondType.AROMATIC, 4, 0),
+    "wedge": (Chem.BondType.SINGLE, 1, 1),
+    "hash": (Chem.BondType.SINGLE, 1, 6),
+    "wavy": (Chem.BondType.SINGLE, 1, 4),
+    "crossed": (Chem.BondType.DOUBLE, 2, 3),
+}
+_LOWER_ORDER = {"triple": "double", "double": "single", "crossed": "single", "aromatic": "single"}
+_BOND_ORDER = {kind: order for kind, (_, order, _) in _MOLFILE_BONDS.items()} | {"aromatic": 1.5}
+
+
+# ---------------------------------------------------------------------------------------------
+# Molecule (as drawn) -> graph.
+# ---------------------------------------------------------------------------------------------
+
+
+def cross_unspecified_double_bonds(mol: Chem.Mol) -> Chem.Mol:
+    """A copy of ``mol`` whose double bonds that could be E or Z, but are neither, are STEREOANY.
+
+    RDKit draws those crossed (or with a wavy neighbour), where a plain double bond would say
+    E or Z by its drawn geometry; their InChI does not change. Call it on the molecule itself,
+    before condensing groups: a bond between two group labels looks symmetric to RDKit.
+    """
+    mol = Chem.Mol(mol)
+    for info in Chem.FindPotentialStereo(mol):
+        if (
+            info.type == Chem.StereoType.Bond_Double
+            and info.specified == Chem.StereoSpecified.Unspecified
+        ):
+            mol.GetBondWithIdx(info.centeredOn).SetStereo(Chem.BondStereo.STEREOANY)
+    return mol
+
+
+def prepare_for_drawing(mol: Chem.Mol, kekulize: bool = True, wavy_bonds: bool = False) -> Chem.Mol:
+    """A copy of ``mol`` as RDKit's drawer draws it: Kekulé form, chiral hydrogens, wedges.
+
+    ``mol`` needs 2D coordinates (those it will be drawn with: wedge and hash are chosen from
+    them). ``wavy_bonds`` draws STEREOANY double bonds with a wavy neighbour instead of crossed.
+    """
+    with rdBase.BlockLogs():
+        return rdMolDraw2D.PrepareMolForDrawing(mol, kekulize=kekulize, wavyBonds=wavy_bonds)
+
+
+def graph_from_mol(
+    mol: Chem.Mol,
+    positions: Sequence[Sequence[float]] | np.ndarray,
+    kekulize: bool = True,
+) -> MolGraph:
+    """The graph of ``mol`` as drawn, atom i at pixel ``positions[i]`` (x right, y down).
+
+    ``mol`` is the molecule the drawer drew (see the module docstring): atom labels of
+    condensed groups (``rdAbbreviations.CondenseMolAbbreviations``, dummy atoms whose
+    ``_displayLabel``/``atomLabel`` holds the text) become group classes, elements outside
+    ``ATOM_SYMBOLS`` and unknown labels ``"*"``. Bond marks come from the bond directions
+    (BEGINWEDGE, BEGINDASH, UNKNOWN: wavy) and STEREOANY double bonds (crossed). Aromatic bonds
+    left in ``mol`` are kekulized first, as the drawer does, unless ``kekulize`` is False (then
+    they stay "aromatic", as RDKit draws them without kekulization).
+
+    Raises ValueError when ``positions`` does not give one point per atom or an atom's charge
+    is outside ``CHARGES``.
+    """
+    points = np.asarray(positions, dtype=np.float64)
+    if points.shape != (mol.GetNumAtoms(), 2):
+        raise ValueError(f"{mol.GetNumAtoms()} atoms need ({mol.GetNumAtoms()}, 2) positions")
+    if kekulize and any(bond.GetIsAromatic() for bond in mol.GetBonds()):
+        mol = Chem.Mol(mol)
+        with rdBase.BlockLogs():
+            Chem.Kekulize(mol, clearAromaticFlags=True)
+    atoms = tuple(_graph_atom(atom, points[atom.GetIdx()]) for atom in mol.GetAtoms())
+    bonds = tuple(_graph_bond(bond) for bond in mol.GetBonds())
+    return MolGraph(atoms, bonds)
+
+
+def atom_symbol(atom: Chem.Atom) -> str:
+    """The class in ``ATOM_SYMBOLS`` of an atom as RDKit draws it (group labels included)."""
+    if atom.GetAtomicNum() > 0:
+        symbol = atom.GetSymbol()
+        return symbol if symbol in _ELEMENTS else UNKNOWN_SYMBOL
+    for prop in ("_displayLabel", "atomLabel"):
+        if atom.HasProp(prop):
+            label = _MARKUP.sub("", atom.GetProp(prop))
+            return label if label in GROUP_SMILES else UNKNOWN_SYMBOL
+    return UNKNOWN_SYMBOL
+
+
+def _graph_atom(atom: Chem.Atom, point: np.ndarray) -> GraphAtom:
+    charge = atom.GetFormalCharge()
+    if charge not in CHARGE_INDEX:
+        raise ValueError(f"atom {atom.GetIdx()} has charge {charge:+d}, outside {CHARGES}")
+    return GraphAtom(float(point[0]), float(point[1]), atom_symbol(atom), charge)
+
+
+def _graph_bond(bond: Chem.Bond) -> GraphBond:
+    begin, end = bond.GetBeginAtomIdx(), bond.GetEndAtomIdx()
+    return GraphBond(begin, end, _bond_kind(bond))
+
+
+def _bond_kind(bond: Chem.Bond) -> str:
+    """What RDKit draws for ``bond``; bond types it draws otherwise (dative, ...) read single."""
+    kind = {
+        Chem.BondType.DOUBLE: "double",
+        Chem.BondType.TRIPLE: "triple",
+        Chem.BondType.AROMATIC: "aromatic",
+    }.get(bond.GetBondType(), "single")
+    direction = bond.GetBondDir()
+    if kind == "double" and (
+        bond.GetStereo() == Chem.BondStereo.STEREOANY or direction == Chem.BondDir.EITHERDOUBLE
+    ):
+        return "crossed"
+    if kind == "single":
+        marks = {
+            Chem.BondDir.BEGINWEDGE: "wedge",
+            Chem.BondDir.BEGINDASH: "hash",
+            Chem.BondDir.UNKNOWN: "wavy",
+        }
+        return marks.get(direction, "single")
+    return kind
+
+
+# ---------------------------------------------------------------------------------------------
+# Graph -> molecule.
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class GraphReading:
+    """What a graph says as chemistry.
+
+    Attributes:
+        inchi: the standard InChI; "" when there is none.
+        smiles: RDKit's canonical SMILES, stereo included; "" when there is no molecule.
+        valid: RDKit accepted the (repaired) graph and the InChI library wrote it.
+        confidence: the lowest atom or bond score of the graph (0 when not valid). The graph is
+            right only if every one of its parts is, so its weakest part bounds it; a product
+            would fall with the molecule's size however sure each part is.
+        repairs: what was changed to make RDKit accept the graph, in order. Atom numbers are
+            the graph's at that step: unbonded "*" atoms dropped first, group labels then
+            written out (a group's further atoms numbered after the graph's own).
+    """
+
+    inchi: str
+    smiles: str
+    valid: bool
+    confidence: float
+    repairs: tuple[str, ...] = ()
+
+
+def molecule_from_graph(graph: MolGraph) -> GraphReading:
+    """The standard InChI and SMILES ``graph`` draws, repaired where RDKit rejects it."""
+    repairs: list[str] = []
+    graph = _without_lone_unknowns(graph, repairs)
+    if not graph.atoms:
+        return GraphReading("", "", False, 0.0, tuple(repairs))
+    if any(atom.symbol == UNKNOWN_SYMBOL for atom in graph.atoms):
+        repairs.append("gave up: a bonded atom of unknown class '*'")
+        return GraphReading("", "", False, 0.0, tuple(repairs))
+    expanded, fixed = expand_groups(graph)
+    repaired = _repair(expanded, fixed, repairs)
+    if repaired is not None:
+        repaired = _without_orphans(expanded, repaired, repairs)
+    mol = None if repaired is None else _mol_from_graph(repaired)
+    if mol is None:
+        if repaired is not None:
+            repairs.append("gave up: RDKit's mol file reader rejected the graph")
+        return GraphReading("", "", False, 0.0, tuple(repairs))
+    inchi = _inchi(mol)
+    with rdBase.BlockLogs():
+        smiles = Chem.MolToSmiles(mol)
+    confidence = _confidence(graph) if inchi else 0.0
+    return GraphReading(inchi, smiles, bool(inchi), confidence, tuple(repairs))
+
+
+def _confidence(graph: MolGraph) -> float:
+    scores = [atom.score for atom in graph.atoms] + [bond.score for bond in graph.bonds]
+    return min(scores, default=1.0)
+
+
+def _without_lone_unknowns(graph: MolGraph, repairs: list[str]) -> MolGraph:
+    """``graph`` less its unbonded atoms of class "*": specks read as atoms, most likely."""
+    bonded = {index for bond in graph.bonds for index in (bond.begin, bond.end)}
+    lone = [
+        index
+        for index, atom in enumerate(graph.atoms)
+        if atom.symbol == UNKNOWN_SYMBOL and index not in bonded
+    ]
+    for index in lone:
+        repairs.append(f"dropped unbonded unknown atom {index}")
+    return _without_atoms(graph, set(lone))
+
+
+def _without_orphans(before: MolGraph, after: MolGraph, repairs: list[str]) -> MolGraph:
+    """``after`` less the carbons its repairs left unbonded: a lone carbon is never drawn bare,
+    so the atom at the far end of a dropped bond was most likely read from the same stray ink.
+    """
+    bonded_before = {index for bond in before.bonds for index in bond.pair}
+    bonded_after = {index for bond in after.bonds for index in bond.pair}
+    orphans = {
+        index
+        for index, atom in enumerate(after.atoms)
+        if atom.symbol == "C" and index in bonded_before - bonded_after
+    }
+    for index in sorted(orphans):
+        repairs.append(f"dropped carbon atom {index} left unbonded")
+    return _without_atoms(after, orphans)
+
+
+def _without_atoms(graph: MolGraph, drop: set[int]) -> MolGraph:
+    if not drop:
+        return graph
+    new_index = {}
+    for index in range(len(graph.atoms)):
+        if index not in drop:
+            new_index[index] = len(new_index)
+    atoms = tuple(atom for index, atom in enumerate(graph.atoms) if index not in drop)
+    bonds = tuple(
+        dataclasses.replace(bond, begin=new_index[bond.begin], end=new_index[bond.end])
+        for bond in graph.bonds
+        if bond.begin not in drop and bond.end not in drop
+    )
+    return MolGraph(atoms, bonds)
+
+
+# --- group labels written out ----------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class _Group:
+    """A group's atoms after its attachment point: symbols, charges, 2D points, bonds."""
+
+    symbols: tuple[str, ...]
+    charges: tuple[int, ...]
+    points: np.ndarray  # (atoms, 2), the attachment point at the origin, the group along +x
+    bonds: tuple[tuple[int, int, str], ...]
+
+
+@functools.cache
+def _group(label: str) -> _Group:
+    mol = Chem.MolFromSmiles(GROUP_SMILES[label])
+    Chem.Kekulize(mol, clearAromaticFlags=True)
+    rdDepictor.Compute2DCoords(mol)
+    coords = mol.GetConformer().GetPositions()[:, :2]  # (atoms, 2), atom 0 is the "*"
+    first = next(iter(mol.GetAtomWithIdx(0).GetNeighbors())).GetIdx()
+    direction = coords[first] - coords[0]
+    length = float(np.hypot(*direction))
+    cos, sin = direction / length
+    rotation = np.array([[cos, sin], [-sin, cos]])  # turns ``direction`` onto +x
+    points = (coords - coords[first]) @ rotation.T / length  # in bond lengths
+    order = [first] + [i for i in range(1, mol.GetNumAtoms()) if i != first]
+    position = {old: new for new, old in enumerate(order)}
+    kinds = {Chem.BondType.SINGLE: "single", Chem.BondType.DOUBLE: "double"}
+    kinds[Chem.BondType.TRIPLE] = "triple"
+    bonds = tuple(
+        (position[b.GetBeginAtomIdx()], position[b.GetEndAtomIdx()], kinds[b.GetBondType()])
+        for b in mol.GetBonds()
+        if 0 not in (b.GetBeginAtomIdx(), b.GetEndAtomIdx())
+    )
+    atoms = [mol.GetAtomWithIdx(i) for i in order]
+    return _Group(
+        symbols=tuple(atom.GetSymbol() for atom in atoms),
+        charges=tuple(atom.GetFormalCharge() for atom in atoms),
+        points=points[order],
+        bonds=bonds,
+    )
+
+
+def expand_groups(graph: MolGraph) -> tuple[MolGraph, frozenset[frozenset[int]]]:
+    """``graph`` with every group label written out as its atoms; and the new bonds' atom pairs.
+
+    The group's first atom takes the label's place and bonds; the rest are laid out away from
+    the label's first neighbour, one drawn bond length apart (the median bond of the graph).
+    The bonds inside groups are returned apart: repairs leave them alone.
+    """
+    atoms = list(graph.atoms)
+    bonds = list(graph.bonds)
+    fixed: set[frozenset[int]] = set()
+    bond_length = _median_bond_length(graph)
+    for index, atom in enumerate(graph.atoms):
+        if atom.symbol not in GROUP_SMILES:
+            continue
+        group = _group(atom.symbol)
+        points = _placed(group.points, graph, index, bond_length)
+        atoms[index] = GraphAtom(atom.x, atom.y, group.symbols[0], group.charges[0], atom.score)
+        number = {0: index}
+        for member in range(1, len(group.symbols)):
+            number[member] = len(atoms)
+            x, y = points[member]
+            atoms.append(GraphAtom(x, y, group.symbols[member], group.charges[member], atom.score))
+        for begin, end, kind in group.bonds:
+            bonds.append(GraphBond(number[begin], number[end], kind, atom.score))
+            fixed.add(bonds[-1].pair)
+    return MolGraph(tuple(atoms), tuple(bonds)), frozenset(fixed)
+
+
+def _median_bond_length(graph: MolGraph) -> float:
+    points = graph.points
+    lengths = [np.hypot(*(points[b.begin] - points[b.end])) for b in graph.bonds]
+    lengths = [length for length in lengths if length > 0]
+    return float(np.median(lengths)) if lengths else 1.0
+
+
+def _placed(points: np.ndarray, graph: MolGraph, index: int, bond_length: float) -> np.ndarray:
+    """A group's points at atom ``index``, pointing away from its first neighbour (pixels)."""
+    here = graph.points[index]
+    neighbours = [b.end if b.begin == index else b.begin for b in graph.bonds if index in b.pair]
+    direction = np.array([1.0, 0.0])
+    if neighbours:
+        away = here - graph.points[neighbours[0]]
+        if np.hypot(*away) > 0:
+            direction = away / np.hypot(*away)
+    cos, sin = direction
+    # Pixel y points down: the group is mirrored by the flip, harmless without stereo inside.
+    rotation = np.array([[cos, -sin], [sin, cos]])
+    return here + points @ rotation.T * bond_length
+
+
+# --- repairs ---------------------------------------------------------------------------------
+
+
+def _skeleton(graph: MolGraph) -> Chem.RWMol:
+    """``graph`` (elements only) as an unsanitized RDKit molecule: atoms, charges, bond types."""
+    mol = Chem.RWMol()
+    for atom in graph.atoms:
+        rd_atom = Chem.Atom(atom.symbol)
+        rd_atom.SetFormalCharge(atom.charge)
+        mol.AddAtom(rd_atom)
+    for bond in graph.bonds:
+        mol.AddBond(bond.begin, bond.end, _MOLFILE_BONDS[bond.kind][0])
+    for bond in mol.GetBonds():
+        if bond.GetBondType() == Chem.BondType.AROMATIC:
+            bond.SetIsAromatic(True)
+            bond.GetBeginAtom().SetIsAromatic(True)
+            bond.GetEndAtom().SetIsAromatic(True)
+    return mol
+
+
+def _first_problem(graph: MolGraph) -> tuple[str, tuple[int, ...]] | None:
+    """RDKit's first complaint about ``graph``: (kind, atom indices); None when it has none."""
+    with rdBase.BlockLogs():
+        mol = _skeleton(graph)
+        problems = Chem.DetectChemistryProblems(mol)
+    if not problems:
+        return None
+    problem = problems[0]
+    if problem.GetType() == "KekulizeException":
+        return problem.GetType(), tuple(problem.GetAtomIndices())
+    return problem.GetType(), (problem.GetAtomIdx(),)
+
+
+def _repair(
+    graph: MolGraph, fixed: frozenset[frozenset[int]], repairs: list[str]
+) -> MolGraph | None:
+    """``graph`` changed until RDKit accepts it, each change noted in ``repairs``; None: gave up.
+
+    An over-full atom: a neutral N or P with four bonds is charged +1 (ammonium, phosphonium:
+    a missed "+" is likelier than a spurious bond); otherwise its least certain bond (outside
+    groups) loses one order, a single bond goes. An aromatic ring that cannot be kekulized:
+    a two-bonded aromatic N gets its H (pyrrole-like N, whose H the graph does not say).
+    """
+    for _ in range(len(graph.bonds) + len(graph.atoms) + 1):
+        problem = _first_problem(graph)
+        if problem is None:
+            return graph
+        kind, indices = problem
+        if kind == "AtomValenceException":
+            changed = _charge_onium(graph, indices[0], repairs) or _weaken_bond(
+                graph, indices[0], fixed, repairs
+            )
+        elif kind in ("KekulizeException", "AtomKekulizeException"):
+            changed = _add_aromatic_nh(graph, indices, repairs)
+        else:
+            changed = None
+        if changed is None:
+            repairs.append(f"gave up: {kind} at atoms {list(indices)}")
+            return None
+        graph = changed
+    repairs.append("gave up: too many repairs")
+    return None
+
+
+def _atom_valence(graph: MolGraph, index: int) -> float:
+    return sum(_BOND_ORDER[bond.kind] for bond in graph.bonds if index in bond.pair)
+
+
+def _charge_onium(graph: MolGraph, index: int, repairs: list[str]) -> MolGraph | None:
+    atom = graph.atoms[index]
+    if atom.symbol not in ("N", "P") or atom.charge != 0 or _atom_valence(graph, index) != 4:
+        return None
+    repairs.append(f"charged {atom.symbol} atom {index} +1")
+    atoms = list(graph.atoms)
+    atoms[index] = dataclasses.replace(atom, charge=1)
+    return MolGraph(tuple(atoms), graph.bonds)
+
+
+def _weaken_bond(
+    graph: MolGraph, index: int, fixed: frozenset[frozenset[int]], repairs: list[str]
+) -> MolGraph | None:
+    candidates = [
+        number
+        for number, bond in enumerate(graph.bonds)
+        if index in bond.pair and bond.pair not in fixed
+    ]
+    if not candidates:
+        return None
+    number = min(candidates, key=lambda n: graph.bonds[n].score)  # the first of equal scores
+    bond = graph.bonds[number]
+    bonds = list(graph.bonds)
+    where = f"{bond.kind} bond {bond.begin}-{bond.end} at over-full atom {index}"
+    if bond.kind in _LOWER_ORDER:
+        repairs.append(f"made {where} {_LOWER_ORDER[bond.kind]}")
+        bonds[number] = dataclasses.replace(bond, kind=_LOWER_ORDER[bond.kind])
+        return MolGraph(graph.atoms, tuple(bonds))
+    repairs.append(f"dropped {where}")
+    del bonds[number]
+    return MolGraph(graph.atoms, tuple(bonds))
+
+
+def _add_aromatic_nh(
+    graph: MolGraph, indices: Sequence[int], repairs: list[str]
+) -> MolGraph | None:
+    for index in indices:
+        atom = graph.atoms[index]
+        bonds = [bond for bond in graph.bonds if index in bond.pair]
+        if atom.symbol == "N" and atom.charge == 0 and len(bonds) == 2:
+            if all(bond.kind == "aromatic" for bond in bonds):
+                repairs.append(f"gave aromatic N atom {index} its H")
+                hydrogen = GraphAtom(atom.x, atom.y, "H", 0, atom.score)
+                bond = GraphBond(index, len(graph.atoms), "single", atom.score)
+                return MolGraph((*graph.atoms, hydrogen), (*graph.bonds, bond))
+    return None
+
+
+# --- the mol file -----------------------------------------------------------------------------
+
+
+def mol_block(graph: MolGraph) -> str:
+    """``graph`` (elements only) as a V2000 mol block: y flipped up, one bond length 1.5.
+
+    Wedge and hash start at ``begin`` (the narrow end), wavy and crossed bonds are "either".
+    Raises ValueError for group labels (``expand_groups`` first) or unknown atoms.
+    """
+    bad = [atom.symbol for atom in graph.atoms if atom.symbol not in _ELEMENTS]
+    if bad:
+        raise ValueError(f"a mol block needs elements, not {sorted(set(bad))}")
+    points = graph.points - graph.points.mean(axis=0)
+    points *= 1.5 / _median_bond_length(graph)
+    lines = ["", "  inchi_lightning   2D", ""]
+    lines.append(f"{len(graph.atoms):3d}{len(graph.bonds):3d}  0  0  0  0  0  0  0  0999 V2000")
+    for atom, (x, y) in zip(graph.atoms, points, strict=True):
+        lines.append(f"{x:10.4f}{-y:10.4f}{0.0:10.4f} {atom.symbol:<3} 0  0  0  0  0  0  0  0  0")
+    for bond in graph.bonds:
+        _, order, stereo = _MOLFILE_BONDS[bond.kind]
+        lines.append(f"{bond.begin + 1:3d}{bond.end + 1:3d}{order:3d}{stereo:3d}")
+    charged = [(i + 1, atom.charge) for i, atom in enumerate(graph.atoms) if atom.charge]
+    for start in range(0, len(charged), 8):
+        chunk = charged[start : start + 8]
+        lines.append(f"M  CHG{len(chunk):3d}" + "".join(f"{i:4d}{c:4d}" for i, c in chunk))
+    lines.append("M  END")
+    return "\n".join(lines) + "\n"
+
+
+def _mol_from_graph(graph: MolGraph) -> Chem.Mol | None:
+    """RDKit's reading of ``graph``'s mol block (sanitized, stereo perceived, H removed)."""
+    extent = np.abs(graph.points - graph.points.mean(axis=0)).max() / _median_bond_length(graph)
+    if len(graph.atoms) > 999 or len(graph.bonds) > 999 or extent > 5000:
+        return None  # beyond V2000's columns
+    with rdBase.BlockLogs():
+        try:
+            mol = Chem.MolFromMolBlock(mol_block(graph), sanitize=True, removeHs=True)
+        except (ValueError, RuntimeError):
+            return None
+    return mol if mol is not None and mol.GetNumAtoms() > 0 else None
+
+
+def _inchi(mol: Chem.Mol) -> str:
+    """The standard InChI from RDKit's stereo tags alone: the coordinates have had their say.
+
+    RDKit's InChI writer hands the InChI library a conformer's coordinates when there is one,
+    and the library then finds geometry RDKit's reading left out (e.g. a cumulene's E/Z);
+    without them the InChI is written as it is for the label, a molecule with no coordinates.
+    """
+    mol = Chem.Mol(mol)
+    mol.RemoveAllConformers()
+    with rdBase.BlockLogs():
+        try:
+            return Chem.MolToInchi(mol) or ""
+        except (ValueError, RuntimeError):
+            return ""

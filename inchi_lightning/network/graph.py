@@ -1,0 +1,584 @@
+"""The graph recogniser's network: atoms as heatmap peaks, bonds as classified atom pairs.
+
+A ResNet trunk, a neck that merges its stages into one stride-4 feature map, 1x1 heads for an
+atom-centre heatmap (CenterNet), atom class, charge and sub-cell offset logits, and a bond
+classifier over ordered atom pairs that reads the features along the segment between them.
+Plain ``nn.Module``s and functions of tensors, free of Lightning and RDKit; the class lists
+(atoms, charges, pair classes) belong to the caller, who passes their sizes in.
+
+Coordinates are continuous pixels of the input image, x right, y down: the image spans [0, S],
+pixel (row r, column c) covers [c, c + 1) x [r, r + 1), so its centre is (c + 0.5, r + 0.5).
+Feature cell (u, v) of the stride-4 map covers input pixels [4u, 4u + 4) x [4v, 4v + 4): its
+centre is (4u + 2, 4v + 2). This is ``F.grid_sample``'s ``align_corners=False`` convention.
+
+Shapes: B batch, S image side (a multiple of 32), H = W = S/4, F feature channels, K atoms,
+A atom classes, Q charges, C pair (bond) classes, N pairs, T = bond_samples + 2 points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from inchi_lightning.network.encoder import EncoderConfig, ResNetEncoder
+
+STRIDE = 4
+# CenterNet's heatmap bias: sigmoid(-2.19) = 0.1, so the first steps' focal loss is not
+# swamped by the many background cells.
+HEATMAP_PRIOR_BIAS = -2.19
+
+
+@dataclass
+class GraphNetConfig:
+    """The graph recogniser's network.
+
+    Args:
+        num_atom_classes: atom classifier classes (``len(molgraph.ATOM_SYMBOLS)``).
+        num_charges: charge classifier classes (``len(molgraph.CHARGES)``).
+        num_bond_classes: classes of an ordered atom pair, class 0 = no bond
+            (``len(molgraph.PAIR_CLASSES)``).
+        reversed_bond_classes: for each pair class of (i, j), the class of (j, i)
+            (``[molgraph.reversed_pair_class(c) for c in range(num_bond_classes)]``); None
+            when every class reads the same both ways.
+        encoder: the ResNet trunk and its weights.
+        neck: how the trunk's stride 4-32 stages become one stride-4 map: ``fpn`` (1x1
+            laterals added top-down, one 3x3 conv at the end) or ``unet`` (upsample, concatenate,
+            3x3 conv at every level). Neck and heads add 19% (fpn) or 39% (unet) to resnet18's
+            forward FLOPs at 96 channels, 9% or 19% to resnet34's; on toy drawings both learned
+            equally fast, so fpn is the default.
+        head_channels: channels F of the stride-4 feature map the heads read.
+        offsets: predict each atom's position inside its stride-4 cell; off, atoms decode at
+            cell centres (up to 2.8 px off).
+        bond_samples: feature samples between a pair's two atoms (the atoms' own cells are
+            sampled too).
+        bond_channels: per-sample projection of the features before the bond MLP.
+        bond_hidden: hidden size of the bond MLP.
+        max_bond_length: candidate pairs are atoms at most this many median nearest-neighbour
+            distances apart (scale-free: drawings of different sizes have different bond
+            lengths in pixels, but nearly uniform ones within a drawing).
+        heatmap_sigma: the Gaussian's standard deviation around each atom, in stride-4 cells.
+    """
+
+    num_atom_classes: int
+    num_charges: int
+    num_bond_classes: int
+    reversed_bond_classes: list[int] | None = None
+    encoder: EncoderConfig = field(default_factory=lambda: EncoderConfig(name="resnet34"))
+    neck: Literal["fpn", "unet"] = "fpn"
+    head_channels: int = 96
+    offsets: bool = True
+    bond_samples: int = 12
+    bond_channels: int = 32
+    bond_hidden: int = 256
+    max_bond_length: float = 2.0
+    heatmap_sigma: float = 1.0
+
+
+# ---- network ---------------------------------------------------------------------------------
+
+
+def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+class FPNNeck(nn.Module):
+    """Feature pyramid top-down path: 1x1 laterals, nearest upsampling, sums; a 3x3 conv last."""
+
+    def __init__(self, in_channels: Sequence[int], channels: int) -> None:
+        super().__init__()
+        self.laterals = nn.ModuleList(nn.Conv2d(c, channels, 1) for c in in_channels)
+        self.smooth = conv_bn_relu(channels, channels, 3)
+
+    def forward(self, stages: list[torch.Tensor]) -> torch.Tensor:
+        """Stages at strides 4..32 → (B, F, S/4, S/4)."""
+        x = self.laterals[-1](stages[-1])
+        for stage, lateral in zip(stages[-2::-1], self.laterals[-2::-1], strict=True):
+            x = lateral(stage) + F.interpolate(x, size=stage.shape[-2:], mode="nearest")
+        return self.smooth(x)
+
+
+class UNetNeck(nn.Module):
+    """U-Net decoder: bilinear upsampling, concatenation with the stage, a 3x3 conv per level."""
+
+    def __init__(self, in_channels: Sequence[int], channels: int) -> None:
+        super().__init__()
+        self.top = conv_bn_relu(in_channels[-1], channels, 1)
+        # Ordered from stride 16 down to stride 4, the order forward visits them.
+        self.blocks = nn.ModuleList(
+            conv_bn_relu(channels + c, channels, 3) for c in in_channels[-2::-1]
+        )
+
+    def forward(self, stages: list[torch.Tensor]) -> torch.Tensor:
+        """Stages at strides 4..32 → (B, F, S/4, S/4)."""
+        x = self.top(stages[-1])
+        for stage, block in zip(stages[-2::-1], self.blocks, strict=True):
+            x = F.interpolate(x, size=stage.shape[-2:], mode="bilinear", align_corners=False)
+            x = block(torch.cat([x, stage], dim=1))
+        return x
+
+
+class GraphRecognizer(nn.Module):
+    """Images → dense atom maps, and atom pairs → bond class logits.
+
+    Images are (B, 1, S, S) float, ink = 1, background = 0, S a multiple of 32. Decoding
+    (``decode_atoms``, ``decode_graph``) wants ``eval()`` first, for batch-norm statistics.
+    """
+
+    def __init__(self, config: GraphNetConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = ResNetEncoder(config.encoder)
+        top = self.encoder.out_channels
+        stage_channels = [top // 8, top // 4, top // 2, top]
+        neck = {"fpn": FPNNeck, "unet": UNetNeck}[config.neck]
+        self.neck = neck(stage_channels, config.head_channels)
+        # 1x1 heads on a shared map: the neck's last 3x3 conv is the spatial context they share,
+        # and 3x3 heads at stride 4 would cost as much as the whole resnet18 trunk.
+        channels = config.head_channels
+        self.heatmap_head = nn.Conv2d(channels, 1, 1)
+        nn.init.constant_(self.heatmap_head.bias, HEATMAP_PRIOR_BIAS)
+        self.atom_head = nn.Conv2d(channels, config.num_atom_classes, 1)
+        self.charge_head = nn.Conv2d(channels, config.num_charges, 1)
+        self.offset_head = nn.Conv2d(channels, 2, 1) if config.offsets else None
+        self.bond_point = nn.Linear(channels, config.bond_channels)
+        points = config.bond_samples + 2
+        self.bond_mlp = nn.Sequential(
+            nn.Linear(points * config.bond_channels, config.bond_hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(config.bond_hidden, config.num_bond_classes),
+        )
+        self.register_buffer(
+            "reversed_bond_classes",
+            reversal_permutation(config.num_bond_classes, config.reversed_bond_classes),
+            persistent=False,
+        )
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """(B, 1, S, S) images → dense maps at stride 4.
+
+        Returns:
+            ``heatmap_logits`` (B, 1, H, W), ``atom_logits`` (B, A, H, W), ``charge_logits``
+            (B, Q, H, W), ``features`` (B, F, H, W) for ``bond_logits``, and with
+            ``config.offsets`` ``offsets`` (B, 2, H, W): (x, y) inside the cell, in [0, 1].
+        """
+        features = self.neck(self.encoder.stages(images))
+        outputs = {
+            "heatmap_logits": self.heatmap_head(features),
+            "atom_logits": self.atom_head(features),
+            "charge_logits": self.charge_head(features),
+            "features": features,
+        }
+        if self.offset_head is not None:
+            outputs["offsets"] = torch.sigmoid(self.offset_head(features))
+        return outputs
+
+    def bond_logits(self, features: torch.Tensor, pairs_xy: torch.Tensor) -> torch.Tensor:
+        """(B, F, H, W) features and (N, 5) pairs (batch index, x1, y1, x2, y2) → (N, C).
+
+        Coordinates are input pixels. The T samples keep their order from atom 1 to atom 2, so
+        (i, j) and (j, i) read differently and a wedge's direction is learnable.
+        """
+        sampled = sample_segments(features, pairs_xy, self.config.bond_samples)  # (N, T, F)
+        return self.bond_mlp(F.relu(self.bond_point(sampled)).flatten(1))
+
+
+def reversal_permutation(num_classes: int, reversed_classes: Sequence[int] | None) -> torch.Tensor:
+    """(C,) int64: the class of (j, i) for each class of (i, j); checked to be an involution."""
+    if reversed_classes is None:
+        return torch.arange(num_classes)
+    permutation = torch.as_tensor(list(reversed_classes), dtype=torch.long)
+    if permutation.shape != (num_classes,) or not torch.equal(
+        permutation[permutation], torch.arange(num_classes)
+    ):
+        raise ValueError(
+            f"reversed_bond_classes must map each of {num_classes} classes to its reverse "
+            f"(reversing twice is the identity), got {list(reversed_classes)}"
+        )
+    return permutation
+
+
+# ---- sampling along segments -----------------------------------------------------------------
+
+
+def segment_points(pairs_xy: torch.Tensor, samples: int) -> torch.Tensor:
+    """(N, 5) pairs → (N, samples + 2, 2) evenly spaced points from (x1, y1) to (x2, y2)."""
+    t = torch.linspace(0.0, 1.0, samples + 2, device=pairs_xy.device, dtype=pairs_xy.dtype)
+    start, end = pairs_xy[:, None, 1:3], pairs_xy[:, None, 3:5]  # (N, 1, 2) each
+    return start + t[None, :, None] * (end - start)
+
+
+def sample_points(
+    features: torch.Tensor, batch: torch.Tensor, points: torch.Tensor, stride: int = STRIDE
+) -> torch.Tensor:
+    """Bilinear samples of (B, F, H, W) features at (N, T, 2) input-pixel points → (N, T, F).
+
+    ``batch`` (N,) says which image each row of points is in. One ``grid_sample`` call serves
+    all images: each image's rows are packed into a (B, max rows, T) grid. Points off the map
+    read its border.
+    """
+    count, length = points.shape[:2]
+    if count == 0:
+        return features.new_zeros(0, length, features.size(1))
+    size, height, width = features.size(0), features.size(2), features.size(3)
+    # Input pixel x lies at x / stride on the map, whose normalised extent [-1, 1] is [0, W].
+    scale = points.new_tensor([2.0 / (stride * width), 2.0 / (stride * height)])
+    normalised = points * scale - 1.0  # (N, T, 2)
+    batch = batch.long()
+    counts = torch.bincount(batch, minlength=size)
+    order = torch.argsort(batch, stable=True)
+    first = torch.cumsum(counts, 0) - counts  # (B,) row of each image's first pair in `order`
+    rank = torch.empty_like(batch)
+    rank[order] = torch.arange(count, device=batch.device) - first[batch[order]]
+    grid = normalised.new_zeros(size, int(counts.max()), length, 2)
+    grid[batch, rank] = normalised.to(grid.dtype)
+    sampled = F.grid_sample(
+        features, grid.to(features.dtype), padding_mode="border", align_corners=False
+    )  # (B, F, max rows, T)
+    return sampled.permute(0, 2, 3, 1)[batch, rank]
+
+
+def sample_segments(features: torch.Tensor, pairs_xy: torch.Tensor, samples: int) -> torch.Tensor:
+    """(B, F, H, W) features along (N, 5) pairs' segments → (N, samples + 2, F), atom 1 first."""
+    return sample_points(features, pairs_xy[:, 0], segment_points(pairs_xy, samples))
+
+
+# ---- targets and losses ----------------------------------------------------------------------
+
+
+def centre_cells(points: torch.Tensor, size: tuple[int, int], stride: int = STRIDE) -> torch.Tensor:
+    """(K, 2) input-pixel points → (K, 2) int64 (column, row) of their stride cells, clamped."""
+    cells = torch.div(points, stride, rounding_mode="floor").long()
+    height, width = size
+    return torch.stack([cells[:, 0].clamp(0, width - 1), cells[:, 1].clamp(0, height - 1)], 1)
+
+
+def centre_heatmap(
+    points: Sequence[torch.Tensor], size: tuple[int, int], sigma: float, stride: int = STRIDE
+) -> torch.Tensor:
+    """CenterNet targets: per image (K_b, 2) input-pixel points → (B, 1, H, W) in [0, 1].
+
+    Each point's cell is exactly 1; around it a Gaussian of ``sigma`` cells; overlaps take the
+    maximum. ``size`` is the heatmap's (H, W).
+    """
+    height, width = size
+    device = points[0].device if len(points) else None
+    heatmap = torch.zeros(len(points), 1, height, width, device=device)
+    rows = torch.arange(height, device=device, dtype=torch.float32)[None, :, None]
+    columns = torch.arange(width, device=device, dtype=torch.float32)[None, None, :]
+    for index, image_points in enumerate(points):
+        if len(image_points) == 0:
+            continue
+        cells = centre_cells(image_points, size, stride).float()  # (K, 2)
+        distance2 = (columns - cells[:, 0, None, None]) ** 2 + (rows - cells[:, 1, None, None]) ** 2
+        heatmap[index, 0] = torch.exp(-distance2 / (2 * sigma**2)).amax(dim=0)  # (H, W)
+    return heatmap
+
+
+def focal_loss(
+    logits: torch.Tensor, target: torch.Tensor, alpha: float = 2.0, beta: float = 4.0
+) -> torch.Tensor:
+    """CenterNet's penalty-reduced focal loss of (B, 1, H, W) logits, summed / number of centres.
+
+    Centres are the cells where ``target`` is exactly 1; the Gaussian around them reduces the
+    penalty for near misses by (1 - target) ** beta.
+    """
+    # float32 throughout: under bf16 autocast (1 - p) ** alpha underflows for confident cells.
+    logits, target = logits.float(), target.float()
+    centre = target.eq(1).float()
+    probability = torch.sigmoid(logits)
+    # logsigmoid rather than log(sigmoid): no -inf where a confident logit saturates.
+    positive = (1 - probability) ** alpha * F.logsigmoid(logits) * centre
+    negative = (1 - target) ** beta * probability**alpha * F.logsigmoid(-logits) * (1 - centre)
+    return -(positive.sum() + negative.sum()) / centre.sum().clamp(min=1)
+
+
+def gather_cells(maps: torch.Tensor, batch: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
+    """(B, C, H, W) maps at (K,) images' (K, 2) (column, row) cells → (K, C)."""
+    return maps[batch, :, cells[:, 1], cells[:, 0]]
+
+
+def candidate_pairs(points: torch.Tensor, max_distance: float) -> torch.Tensor:
+    """(K, 2) points → (M, 2) int64 index pairs i < j at most ``max_distance`` apart."""
+    count = points.size(0)
+    if count < 2:
+        return torch.zeros(0, 2, dtype=torch.long, device=points.device)
+    first, second = torch.triu_indices(count, count, offset=1, device=points.device)
+    distance = (points[first] - points[second]).norm(dim=1)  # (K(K-1)/2,)
+    keep = distance <= max_distance
+    return torch.stack([first[keep], second[keep]], dim=1)
+
+
+def bond_radius(points: torch.Tensor, factor: float) -> float:
+    """``factor`` times the median nearest-neighbour distance of (K, 2) points (0 if K < 2)."""
+    if points.size(0) < 2:
+        return 0.0
+    distance = torch.cdist(points[None].double(), points[None].double())[0]  # (K, K)
+    distance.fill_diagonal_(float("inf"))
+    return factor * float(distance.amin(dim=1).median())
+
+
+def bond_loss(
+    logits: torch.Tensor, classes: torch.Tensor, weight: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Cross-entropy of (N, C) pair logits against (N,) classes; 0 (with a graph) when N = 0."""
+    if logits.size(0) == 0:
+        return logits.sum() * 0.0
+    return F.cross_entropy(logits, classes, weight=weight)
+
+
+@dataclass
+class GraphTargets:
+    """Per-image annotations, one list entry per image of the batch.
+
+    Args:
+        points: (K, 2) float atom centres in input pixels (x, y).
+        atoms: (K,) int64 atom classes.
+        charges: (K,) int64 charge classes.
+        bonds: (E, 3) int64 rows (i, j, class), the class read from atom i to atom j.
+    """
+
+    points: list[torch.Tensor]
+    atoms: list[torch.Tensor]
+    charges: list[torch.Tensor]
+    bonds: list[torch.Tensor]
+
+    def to(self, device: torch.device | str) -> GraphTargets:
+        def move(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+            return [tensor.to(device) for tensor in tensors]
+
+        return GraphTargets(
+            move(self.points), move(self.atoms), move(self.charges), move(self.bonds)
+        )
+
+
+@dataclass
+class GraphLossConfig:
+    """Loss weights and the bond classifier's training pairs.
+
+    Args:
+        heatmap: weight of the centre focal loss.
+        atom: weight of the atom class cross-entropy.
+        charge: weight of the charge cross-entropy.
+        offset: weight of the sub-cell offset L1 loss (with ``GraphNetConfig.offsets``).
+        bond: weight of the pair class cross-entropy.
+        max_negatives: per image, at most this many unbonded candidate pairs (each read both
+            ways) join the true bonds as class 0.
+        jitter: atom positions for the bond classifier move by up to this many pixels, so that
+            it learns from positions as loose as decoded ones.
+        none_weight: cross-entropy weight of class 0 against the bond classes' 1.
+    """
+
+    heatmap: float = 1.0
+    atom: float = 1.0
+    charge: float = 1.0
+    offset: float = 1.0
+    bond: float = 1.0
+    max_negatives: int = 64
+    jitter: float = 1.0
+    none_weight: float = 1.0
+
+
+class GraphLoss:
+    """The recogniser's loss terms from its outputs and a batch's ``GraphTargets``.
+
+    Atom classes, charges and offsets are read at the true centres' cells only. Bond pairs are
+    every true bond in both orders plus sampled unbonded candidate pairs (``candidate_pairs``
+    within ``max_bond_length`` median neighbour distances), at jittered true positions.
+    """
+
+    def __init__(self, net: GraphNetConfig, config: GraphLossConfig | None = None) -> None:
+        self.net = net
+        self.config = config or GraphLossConfig()
+
+    def __call__(
+        self, model: GraphRecognizer, outputs: dict[str, torch.Tensor], targets: GraphTargets
+    ) -> dict[str, torch.Tensor]:
+        """Returns ``heatmap``, ``atom``, ``charge``, ``offset`` (0 without offsets), ``bond``
+        and their weighted sum ``total``, each a scalar tensor."""
+        heatmap_logits = outputs["heatmap_logits"]
+        size = (heatmap_logits.size(2), heatmap_logits.size(3))
+        target = centre_heatmap(targets.points, size, self.net.heatmap_sigma)
+        losses = {"heatmap": focal_loss(heatmap_logits, target.to(heatmap_logits.device))}
+        losses.update(self.atom_losses(outputs, targets, size))
+        losses["bond"] = self.bond_term(model, outputs["features"], targets)
+        weights = self.config
+        losses["total"] = (
+            weights.heatmap * losses["heatmap"]
+            + weights.atom * losses["atom"]
+            + weights.charge * losses["charge"]
+            + weights.offset * losses["offset"]
+            + weights.bond * losses["bond"]
+        )
+        return losses
+
+    def atom_losses(
+        self, outputs: dict[str, torch.Tensor], targets: GraphTargets, size: tuple[int, int]
+    ) -> dict[str, torch.Tensor]:
+        points = torch.cat(targets.points).float()  # (K, 2) over the whole batch
+        batch = torch.cat(
+            [torch.full((len(p),), b, dtype=torch.long) for b, p in enumerate(targets.points)]
+        ).to(points.device)
+        zero = outputs["heatmap_logits"].sum() * 0.0
+        if points.size(0) == 0:
+            return {"atom": zero, "charge": zero, "offset": zero}
+        cells = centre_cells(points, size)
+        losses = {
+            "atom": F.cross_entropy(
+                gather_cells(outputs["atom_logits"], batch, cells), torch.cat(targets.atoms)
+            ),
+            "charge": F.cross_entropy(
+                gather_cells(outputs["charge_logits"], batch, cells), torch.cat(targets.charges)
+            ),
+            "offset": zero,
+        }
+        if "offsets" in outputs:
+            inside = (points / STRIDE - cells).clamp(0, 1)  # (K, 2)
+            losses["offset"] = F.l1_loss(gather_cells(outputs["offsets"], batch, cells), inside)
+        return losses
+
+    def bond_term(
+        self, model: GraphRecognizer, features: torch.Tensor, targets: GraphTargets
+    ) -> torch.Tensor:
+        rows, classes = [], []
+        for index, (points, bonds) in enumerate(zip(targets.points, targets.bonds, strict=True)):
+            pairs, pair_classes = self.training_pairs(points.float(), bonds, model)
+            moved = points.float() + (torch.rand_like(points.float()) * 2 - 1) * self.config.jitter
+            batch = torch.full((len(pairs), 1), float(index), device=points.device)
+            rows.append(torch.cat([batch, moved[pairs[:, 0]], moved[pairs[:, 1]]], dim=1))
+            classes.append(pair_classes)
+        logits = model.bond_logits(features, torch.cat(rows).to(features.device))
+        weight = torch.ones(self.net.num_bond_classes, device=features.device)
+        weight[0] = self.config.none_weight
+        return bond_loss(logits, torch.cat(classes).to(features.device), weight)
+
+    def training_pairs(
+        self, points: torch.Tensor, bonds: torch.Tensor, model: GraphRecognizer
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One image's ordered (N, 2) training pairs and their (N,) classes."""
+        reverse = model.reversed_bond_classes.to(bonds.device)
+        bonds = bonds.long().reshape(-1, 3)
+        first, second, kinds = bonds[:, 0], bonds[:, 1], bonds[:, 2]
+        pairs = [torch.stack([first, second], 1), torch.stack([second, first], 1)]
+        classes = [kinds, reverse[kinds]]
+        candidates = candidate_pairs(points, bond_radius(points, self.net.max_bond_length))
+        count = points.size(0)
+        bonded = torch.zeros(count * count, dtype=torch.bool, device=points.device)
+        bonded[first * count + second] = True
+        bonded[second * count + first] = True
+        unbonded = candidates[~bonded[candidates[:, 0] * count + candidates[:, 1]]]
+        chosen = torch.randperm(len(unbonded), device=points.device)[: self.config.max_negatives]
+        unbonded = unbonded[chosen]
+        pairs += [unbonded, unbonded.flip(1)]
+        classes += [torch.zeros(2 * len(unbonded), dtype=torch.long, device=points.device)]
+        return torch.cat(pairs), torch.cat(classes)
+
+
+# ---- decoding --------------------------------------------------------------------------------
+
+
+class DecodedAtoms(NamedTuple):
+    """One image's atoms, most confident first: (K, 2) float xy in input pixels, (K,) int64
+    classes and charges, (K,) float heatmap probabilities."""
+
+    xy: torch.Tensor
+    classes: torch.Tensor
+    charges: torch.Tensor
+    scores: torch.Tensor
+
+
+class DecodedBonds(NamedTuple):
+    """One image's bonds: (E, 2) int64 atom indices i < j, (E,) int64 pair classes read from
+    atom i to atom j (never 0), (E,) float probabilities of those classes."""
+
+    pairs: torch.Tensor
+    classes: torch.Tensor
+    scores: torch.Tensor
+
+
+class DecodedGraph(NamedTuple):
+    atoms: DecodedAtoms
+    bonds: DecodedBonds
+
+
+def decode_atoms(
+    outputs: dict[str, torch.Tensor], threshold: float = 0.3, max_atoms: int = 128
+) -> list[DecodedAtoms]:
+    """Heatmap peaks → per image atoms: local maxima (3x3) above ``threshold``, at most
+    ``max_atoms``; class and charge are the argmax at the peak's cell."""
+    heat = torch.sigmoid(outputs["heatmap_logits"].float())  # (B, 1, H, W)
+    peaks = (heat == F.max_pool2d(heat, 3, stride=1, padding=1)) & (heat > threshold)
+    width = heat.size(3)
+    scores = torch.where(peaks, heat, torch.zeros_like(heat)).flatten(1)  # (B, H*W)
+    top, index = scores.topk(min(max_atoms, scores.size(1)), dim=1)  # (B, k) each
+    decoded = []
+    for image in range(heat.size(0)):
+        keep = top[image] > threshold
+        flat = index[image][keep]
+        cells = torch.stack([flat % width, flat // width], dim=1)  # (K, 2) column, row
+        batch = torch.full_like(flat, image)
+        if "offsets" in outputs:
+            inside = gather_cells(outputs["offsets"].float(), batch, cells)
+        else:
+            inside = torch.full(cells.shape, 0.5, device=cells.device)
+        decoded.append(
+            DecodedAtoms(
+                xy=(cells + inside) * STRIDE,
+                classes=gather_cells(outputs["atom_logits"], batch, cells).argmax(1),
+                charges=gather_cells(outputs["charge_logits"], batch, cells).argmax(1),
+                scores=top[image][keep],
+            )
+        )
+    return decoded
+
+
+@torch.no_grad()
+def decode_graph(
+    model: GraphRecognizer,
+    images: torch.Tensor,
+    threshold: float = 0.3,
+    max_atoms: int = 128,
+    max_bond_length: float | None = None,
+) -> list[DecodedGraph]:
+    """(B, 1, S, S) images → per image atoms and bonds (class-0 pairs dropped).
+
+    Every candidate pair (i < j within ``max_bond_length`` median neighbour distances, default
+    the model's) is read both ways in one ``bond_logits`` call for the batch. The two readings
+    are averaged in (i → j) terms: p = (p(i, j) + p(j, i)[reversed classes]) / 2, which for
+    symmetric classes is their plain average, and for a directional class lets the more
+    confident reading decide the direction. The bond is p's argmax.
+    """
+    outputs = model(images)
+    atoms = decode_atoms(outputs, threshold, max_atoms)
+    factor = model.config.max_bond_length if max_bond_length is None else max_bond_length
+    pairs = [candidate_pairs(a.xy, bond_radius(a.xy, factor)) for a in atoms]
+    forward, backward = [], []
+    for image, (image_atoms, image_pairs) in enumerate(zip(atoms, pairs, strict=True)):
+        batch = torch.full((len(image_pairs), 1), float(image), device=images.device)
+        start, end = image_atoms.xy[image_pairs[:, 0]], image_atoms.xy[image_pairs[:, 1]]
+        forward.append(torch.cat([batch, start, end], dim=1))
+        backward.append(torch.cat([batch, end, start], dim=1))
+    count = sum(len(p) for p in pairs)
+    probability = torch.softmax(
+        model.bond_logits(outputs["features"], torch.cat(forward + backward)).float(), dim=1
+    )  # (2M, C)
+    combined = (probability[:count] + probability[count:][:, model.reversed_bond_classes]) / 2
+    scores, classes = combined.max(dim=1)  # (M,) each
+    graphs, first = [], 0
+    for image_atoms, image_pairs in zip(atoms, pairs, strict=True):
+        last = first + len(image_pairs)
+        bonded = classes[first:last] != 0
+        bonds = DecodedBonds(
+            image_pairs[bonded], classes[first:last][bonded], scores[first:last][bonded]
+        )
+        graphs.append(DecodedGraph(image_atoms, bonds))
+        first = last
+    return graphs

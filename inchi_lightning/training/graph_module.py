@@ -1,0 +1,245 @@
+"""``GraphReader``: wires the graph recogniser to its losses, molecule-level metrics and logging.
+
+Training supervises every located atom and bond of a drawing (``GraphLoss``); validation reads
+whole molecules: decoded atoms and bonds become a ``MolGraph``, RDKit turns it into a standard
+InChI (``graph_chem.molecule_from_graph``), and the InChI is scored like the captioner's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from scipy.optimize import linear_sum_assignment
+
+from inchi_lightning.graph_chem import molecule_from_graph
+from inchi_lightning.imaging import CleanParams
+from inchi_lightning.molgraph import (
+    ATOM_SYMBOLS,
+    CHARGES,
+    PAIR_CLASSES,
+    GraphAtom,
+    MolGraph,
+    bond_from_pair,
+    reversed_pair_class,
+)
+from inchi_lightning.network.encoder import EncoderConfig
+from inchi_lightning.network.graph import (
+    DecodedGraph,
+    GraphLoss,
+    GraphLossConfig,
+    GraphNetConfig,
+    GraphRecognizer,
+    decode_graph,
+)
+from inchi_lightning.training.checkpoints import plain_hyperparameters
+from inchi_lightning.training.metrics import ExactMatch, LevenshteinDistance
+from inchi_lightning.training.module import as_dataclass, ink, stepped
+
+MATCH_RADIUS = 0.5  # a predicted atom matches a true one within this share of a bond length
+
+
+def network_config(encoder: EncoderConfig | None, **sizes: Any) -> GraphNetConfig:
+    """The network for this project's class lists (``molgraph``)."""
+    return GraphNetConfig(
+        num_atom_classes=len(ATOM_SYMBOLS),
+        num_charges=len(CHARGES),
+        num_bond_classes=len(PAIR_CLASSES),
+        reversed_bond_classes=[reversed_pair_class(c) for c in range(len(PAIR_CLASSES))],
+        encoder=encoder or EncoderConfig(name="resnet18"),
+        **sizes,
+    )
+
+
+def graph_of(decoded: DecodedGraph) -> MolGraph:
+    """The ``MolGraph`` a decoding says, with each part's confidence as its score."""
+    atoms = decoded.atoms
+    graph_atoms = [
+        GraphAtom(x, y, ATOM_SYMBOLS[symbol], CHARGES[charge], score)
+        for (x, y), symbol, charge, score in zip(
+            atoms.xy.tolist(),
+            atoms.classes.tolist(),
+            atoms.charges.tolist(),
+            atoms.scores.clamp(0, 1).tolist(),
+            strict=True,
+        )
+    ]
+    bonds = decoded.bonds
+    graph_bonds = [
+        bond_from_pair(i, j, kind, score)
+        for (i, j), kind, score in zip(
+            bonds.pairs.tolist(), bonds.classes.tolist(), bonds.scores.tolist(), strict=True
+        )
+    ]
+    return MolGraph(graph_atoms, [b for b in graph_bonds if b is not None])
+
+
+def matched_counts(predicted: MolGraph, truth: MolGraph) -> dict[str, int]:
+    """True positives and totals of atoms and bonds, predicted atoms assigned to true ones by
+    position (Hungarian, within ``MATCH_RADIUS`` bond lengths); a matched atom of the wrong
+    class, or a bond of the wrong kind, is no true positive."""
+    counts = {"atom_tp": 0, "atom_pred": len(predicted.atoms), "atom_true": len(truth.atoms)}
+    counts |= {"bond_tp": 0, "bond_pred": len(predicted.bonds), "bond_true": len(truth.bonds)}
+    if not predicted.atoms or not truth.atoms:
+        return counts
+    p, t = torch.as_tensor(predicted.points), torch.as_tensor(truth.points)
+    distance = torch.cdist(p, t)
+    rows, cols = linear_sum_assignment(distance.numpy())
+    radius = MATCH_RADIUS * _bond_length(truth)
+    match = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if distance[r, c] <= radius}
+    counts["atom_tp"] = sum(
+        predicted.atoms[r].symbol == truth.atoms[c].symbol
+        and predicted.atoms[r].charge == truth.atoms[c].charge
+        for r, c in match.items()
+    )
+    true_bonds = {_bond_key(b.begin, b.end, b.kind) for b in truth.bonds}
+    counts["bond_tp"] = sum(
+        b.begin in match
+        and b.end in match
+        and _bond_key(match[b.begin], match[b.end], b.kind) in true_bonds
+        for b in predicted.bonds
+    )
+    return counts
+
+
+def _bond_key(begin: int, end: int, kind: str) -> tuple:
+    # Wedges and hashes have a direction; every other kind reads the same both ways.
+    return (
+        (begin, end, kind)
+        if kind in ("wedge", "hash")
+        else (min(begin, end), max(begin, end), kind)
+    )
+
+
+def _bond_length(graph: MolGraph) -> float:
+    points = torch.as_tensor(graph.points)
+    if graph.bonds:
+        lengths = [float((points[b.begin] - points[b.end]).norm()) for b in graph.bonds]
+        return float(torch.tensor(lengths).median())
+    return 8.0  # one-atom molecules: a few pixels
+
+
+class GraphReader(L.LightningModule):
+    """The graph recogniser trained on drawings' own atoms and bonds; reads whole molecules.
+
+    Args:
+        clean_params: how images were cleaned in preprocessing; predict cleans the same way.
+        encoder: the ResNet trunk and its weights.
+        neck: ``fpn`` or ``unet`` (see ``GraphNetConfig``).
+        head_channels: channels of the stride-4 feature map.
+        loss: loss weights and the bond classifier's training pairs.
+        lr: AdamW learning rate.
+        weight_decay: AdamW weight decay.
+        warmup_steps: linear warm-up steps before the cosine decay.
+        threshold: heatmap probability above which a peak is an atom.
+    """
+
+    def __init__(
+        self,
+        clean_params: CleanParams | None = None,
+        encoder: EncoderConfig | None = None,
+        neck: str = "fpn",
+        head_channels: int = 96,
+        loss: GraphLossConfig | None = None,
+        lr: float = 1e-3,
+        weight_decay: float = 1e-4,
+        warmup_steps: int = 100,
+        threshold: float = 0.3,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.clean_params = as_dataclass(CleanParams, clean_params) or CleanParams()
+        encoder = as_dataclass(EncoderConfig, encoder)
+        self.net_config = network_config(encoder, neck=neck, head_channels=head_channels)
+        self.net = GraphRecognizer(self.net_config)
+        self.loss = GraphLoss(self.net_config, as_dataclass(GraphLossConfig, loss))
+        self.val_levenshtein, self.test_levenshtein = LevenshteinDistance(), LevenshteinDistance()
+        self.val_exact_match, self.test_exact_match = ExactMatch(), ExactMatch()
+        self._counts: dict[str, int] = {}
+
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, index: int) -> Any:
+        # Only tensors travel; annotations (frozen MolGraphs) stay on the host, where RDKit
+        # and the metrics read them, and Lightning's walk over the batch would refuse them.
+        moved = {**batch, "images": batch["images"].to(device)}
+        if "targets" in batch:
+            moved["targets"] = batch["targets"].to(device)
+        return moved
+
+    # ---- training ---------------------------------------------------------------------------
+
+    def _losses(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        outputs = self.net(ink(batch["images"]))
+        return self.loss(self.net, outputs, batch["targets"])
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        losses = self._losses(batch)
+        size = len(batch["image_ids"])
+        for name, value in losses.items():
+            self.log(f"train/{name}", value, prog_bar=name == "total", batch_size=size)
+        return losses["total"]
+
+    # ---- reading molecules ------------------------------------------------------------------
+
+    @torch.no_grad()
+    def read(self, images: torch.Tensor) -> list[MolGraph]:
+        """The graph each (B, 1, S, S) uint8 image draws, in its pixels."""
+        decoded = decode_graph(self.net, ink(images), threshold=self.hparams.threshold)
+        return [graph_of(d) for d in decoded]
+
+    def _evaluate(self, batch: dict[str, Any], stage: str) -> None:
+        size = len(batch["image_ids"])
+        for name, value in self._losses(batch).items():
+            self.log(f"{stage}/loss_{name}", value, batch_size=size, sync_dist=True)
+        graphs = self.read(batch["images"])
+        predictions = [molecule_from_graph(g).inchi for g in graphs]
+        for graph, truth in zip(graphs, batch["graphs"], strict=True):
+            for key, value in matched_counts(graph, truth).items():
+                self._counts[key] = self._counts.get(key, 0) + value
+        for metric in ("levenshtein", "exact_match"):
+            tracker = getattr(self, f"{stage}_{metric}")
+            tracker.update(predictions, batch["inchis"])
+            self.log(f"{stage}/{metric}", tracker, prog_bar=True, batch_size=size)
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._evaluate(batch, "val")
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> None:
+        self._evaluate(batch, "test")
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_counts("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_counts("test")
+
+    def _log_counts(self, stage: str) -> None:
+        c, self._counts = self._counts, {}
+        if not c:
+            return
+        for part in ("atom", "bond"):
+            self.log(f"{stage}/{part}_precision", c[f"{part}_tp"] / max(c[f"{part}_pred"], 1))
+            self.log(f"{stage}/{part}_recall", c[f"{part}_tp"] / max(c[f"{part}_true"], 1))
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> list[dict[str, Any]]:
+        """One ``{"image_id", "InChI", "confidence"}`` per image; unreadable ones get ``""``."""
+        rows = []
+        for image_id, error, graph in zip(
+            batch["image_ids"], batch["errors"], self.read(batch["images"]), strict=True
+        ):
+            reading = molecule_from_graph(graph)
+            inchi, confidence = reading.inchi, reading.confidence
+            if error:
+                inchi, confidence = "", float("nan")
+            rows.append({"image_id": image_id, "InChI": inchi, "confidence": confidence})
+        return rows
+
+    # ---- optimisation -----------------------------------------------------------------------
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        hp = self.hparams
+        optimizer = torch.optim.AdamW(self.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        return stepped(optimizer, "cosine", hp.warmup_steps, self.trainer)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        plain_hyperparameters(checkpoint)
