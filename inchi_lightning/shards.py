@@ -179,6 +179,9 @@ class ShardSet(Sequence):
         text = self._graphs[index]
         return None if text is None else json.loads(text)
 
+    def has_graph(self, index: int) -> bool:
+        return self._graphs[index] is not None
+
     @property
     def annotated(self) -> int:
         """How many samples carry an annotation."""

@@ -72,10 +72,15 @@ def test_matching_counts_atoms_and_bonds_by_position_class_and_kind():
     assert (counts["atom_tp"], counts["bond_tp"]) == (2, 1)
 
 
-def test_unannotated_shards_are_refused_for_the_graph_model(tmp_path):
+def test_unannotated_samples_are_left_out_and_a_set_without_any_refused(tmp_path):
     write_shard(tmp_path, 0, np.full((1, 8, 8), 255, np.uint8), ["a"], ["InChI=1S/CH4/h1H4"])
-    with pytest.raises(ValueError, match="1 of 1 samples have no atom annotation"):
+    with pytest.raises(ValueError, match="none of its 1 samples has an atom annotation"):
         GraphDataset(ShardSet(tmp_path))
+    graph = {"atoms": [[4.0, 4.0, "C"]], "bonds": []}
+    write_shard(tmp_path / "some", 0, np.full((2, 8, 8), 255, np.uint8), ["a", "b"],
+                ["InChI=1S/CH4/h1H4"] * 2, graphs=[None, graph])  # fmt: skip
+    dataset = GraphDataset(ShardSet(tmp_path / "some"))
+    assert len(dataset) == 1 and dataset[0]["image_id"] == "b"
 
 
 def bond_length(graph: MolGraph) -> float:

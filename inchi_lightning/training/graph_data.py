@@ -8,6 +8,7 @@ canvas is not used for that sample (its plain image is), so no atom is ever lost
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,8 @@ from inchi_lightning.molgraph import MolGraph, pair_class
 from inchi_lightning.network.graph import GraphTargets
 from inchi_lightning.shards import ShardSet
 from inchi_lightning.training.data import InChIDataModule, ShardImages
+
+log = logging.getLogger(__name__)
 
 
 def keypoint_augmentation() -> Any:
@@ -45,21 +48,34 @@ def keypoint_augmentation() -> Any:
 class GraphDataset(ShardImages):
     """Annotated shard samples: image, image id, InChI and ``graph`` (a ``MolGraph``).
 
+    Samples without an annotation (a molecule the graph cannot hold, such as a radical or a
+    charge of 2: ``annotations`` says why) are left out, with a warning.
+
     Raises:
-        ValueError: a sample has no annotation (the set was drawn before annotations, or is a
-            real set such as uspto-300: those train the captioner and evaluate both models).
+        ValueError: no sample has an annotation (a set drawn before annotations, or a real set
+            such as uspto-300: those train the captioner and evaluate both models).
     """
 
     def __init__(self, shards: ShardSet, transform: Any = None):
         super().__init__(shards, transform=None)
         self.keypoint_transform = transform
-        if shards.annotated != len(shards):
+        self.indices = [i for i in range(len(shards)) if shards.has_graph(i)]
+        if not self.indices and len(shards):
             raise ValueError(
-                f"{shards.split_dir}: {len(shards) - shards.annotated} of {len(shards)} samples "
-                "have no atom annotation; draw the set with this version's synth"
+                f"{shards.split_dir}: none of its {len(shards)} samples has an atom annotation; "
+                "draw the set with this version's synth"
             )
+        if len(self.indices) < len(shards):
+            log.warning(
+                "%s: %d of %d samples have no annotation and are left out",
+                shards.split_dir, len(shards) - len(self.indices), len(shards),
+            )  # fmt: skip
+
+    def __len__(self) -> int:
+        return len(self.indices)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
+        index = self.indices[index]
         sample = super().__getitem__(index)
         graph = MolGraph.from_dict(self.shards.graph(index))
         if self.keypoint_transform is not None:
