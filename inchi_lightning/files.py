@@ -24,11 +24,6 @@ def temporary_path(path: str | os.PathLike) -> Path:
     return path.with_name(f".{path.name}{TEMPORARY_MARK}{os.getpid()}-{secrets.token_hex(4)}")
 
 
-def is_temporary(path: str | os.PathLike) -> bool:
-    name = Path(path).name
-    return name.startswith(".") and TEMPORARY_MARK in name
-
-
 def temporaries(folder: str | os.PathLike, pattern: str = "*") -> list[Path]:
     """The temporaries under ``folder`` of final names matching ``pattern`` (a glob that may
     hold directories, ``*/*/*.png``), sorted."""

@@ -182,11 +182,6 @@ class ShardSet(Sequence):
     def has_graph(self, index: int) -> bool:
         return self._graphs[index] is not None
 
-    @property
-    def annotated(self) -> int:
-        """How many samples carry an annotation."""
-        return sum(g is not None for g in self._graphs)
-
     def shard_images(self, shard: int) -> np.ndarray:
         """The (N, S, S) uint8 ``np.memmap`` of shard number ``shard``, mapped on first use."""
         if shard not in self._images:

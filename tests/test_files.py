@@ -6,7 +6,6 @@ import pytest
 
 from inchi_lightning.files import (
     atomic_path,
-    is_temporary,
     temporaries,
     temporary_path,
     write_atomically,
@@ -16,8 +15,10 @@ from inchi_lightning.files import (
 def test_temporary_names_are_hidden_unique_and_found_by_their_final_name(tmp_path):
     first, second = temporary_path(tmp_path / "a.png"), temporary_path(tmp_path / "a.png")
     assert first != second and first.parent == tmp_path
-    assert first.name.startswith(".a.png.tmp-") and is_temporary(first)
-    assert not is_temporary(tmp_path / "a.png") and not is_temporary(tmp_path / ".hidden")
+    assert first.name.startswith(".a.png.tmp-")
+    for path in (first, second, tmp_path / "a.png", tmp_path / ".hidden"):
+        path.write_text("")
+    assert temporaries(tmp_path, "*.png") == sorted([first, second])  # not a.png, not .hidden
     (tmp_path / "x" / "y").mkdir(parents=True)
     stray = temporary_path(tmp_path / "x" / "y" / "b.png")
     stray.write_bytes(b"half")

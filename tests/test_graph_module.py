@@ -19,6 +19,7 @@ from inchi_lightning.training.graph_data import (
     keypoint_augmentation,
 )
 from inchi_lightning.training.graph_module import GraphReader, matched_counts
+from tests.ink import darkest_near
 
 SIZE = 128
 STEPS = 150  # optimiser steps of the learning test (batches of all four drawings)
@@ -92,9 +93,7 @@ def on_ink(image: np.ndarray, atom: GraphAtom, label_radius: float) -> bool:
     """A dark pixel within 3 px of a bare carbon, or within ``label_radius`` of a text atom
     (the centre of a large "O" is its hole)."""
     radius = 3 if atom.symbol == "C" else max(3, round(label_radius))
-    col, row = round(atom.x), round(atom.y)
-    window = image[max(row - radius, 0) : row + radius + 1, max(col - radius, 0) : col + radius + 1]
-    return bool(window.min() < 200)
+    return darkest_near(image, atom.x, atom.y, radius) < 200
 
 
 def test_augmented_atoms_stay_on_the_ink_they_were_drawn_on(annotated_shards):

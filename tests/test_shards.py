@@ -102,7 +102,8 @@ def test_annotations_travel_in_an_optional_graph_column(tmp_path):
     write_shard(tmp_path / "without", 0, images(2), ["a", "b"], ["I1", "I2"], graphs=[None, None])
     write_shard(tmp_path / "plain", 0, images(2), ["a", "b"], ["I1", "I2"])
     annotated = ShardSet(tmp_path / "with")
-    assert (annotated.graph(0), annotated.graph(1), annotated.annotated) == (graph, None, 1)
+    assert (annotated.graph(0), annotated.graph(1)) == (graph, None)
+    assert [annotated.has_graph(i) for i in range(2)] == [True, False]
     assert ShardSet(tmp_path / "plain").graph(1) is None
     index = "shard-00000/index.parquet"
     assert (tmp_path / "without" / index).read_bytes() == (tmp_path / "plain" / index).read_bytes()

@@ -364,6 +364,3 @@ def build_manifest(
 def reason_kind(reason: str) -> str:
     """A reason without its details, for counting: ``duplicate image_id``."""
     return reason.partition(":")[0]
-
-
-# ---- command line -----------------------------------------------------------------------------

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def keypoint_augmentation() -> Any:
     """Scan-like variation that keeps geometry readable: quarter turns, small rotations,
-    scale and shift with white fill, speckle; atom points follow the pixels."""
+    scale and shift with white fill; atom points follow the pixels."""
     import albumentations as A
     import cv2
 
