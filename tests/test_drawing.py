@@ -229,3 +229,13 @@ def test_the_styles_rotation_turns_the_points_with_the_drawing() -> None:
     # Anticlockwise on screen: with y down, (x, y) -> (y, -x) about the molecule's centre.
     level, turned = level - level.mean(axis=0), turned - turned.mean(axis=0)
     assert np.allclose(turned, level @ np.array([[0.0, 1.0], [-1.0, 0.0]]).T, atol=0.5)
+
+
+def test_double_bonds_without_a_geometry_are_drawn_crossed_and_read_back_as_labelled() -> None:
+    from inchi_lightning.graph_chem import molecule_from_graph
+
+    for smiles, crossed in (("CC=CC(=O)O", 1), ("C/C=C/C(=O)O", 0), ("C=CC", 0)):
+        for style in (drawing.DrawStyle(), drawing.DrawStyle(abbreviate=True)):
+            graph = drawing.draw_with_graph(_mol(smiles), style).graph
+            assert [bond.kind for bond in graph.bonds].count("crossed") == crossed
+            assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(smiles)

@@ -3,7 +3,9 @@
 Two families of styles: ``"bms"`` imitates the scans of Kaggle's BMS set (thin lines, small
 labels, any orientation); ``"patent"`` imitates clean patent drawings (thicker lines, larger and
 serif fonts, text groups such as OCH3, COOH or Ph, chain carbons written out in some). Only the
-drawing changes: the molecule, and so its InChI, is the one given.
+drawing changes: the molecule, and so its InChI, is the one given. A double bond that could be E
+or Z but is neither in the molecule is drawn crossed, as chemists mark an unknown geometry: drawn
+plain, its geometry would say E or Z, and the image would show another molecule than its label.
 
 ``draw_with_graph`` also records the molecule as drawn (``molgraph.MolGraph``): each atom's
 centre in the image's pixels, its class and charge, each bond's kind. RDKit's preparation for
@@ -33,7 +35,11 @@ from rdkit import Chem, RDConfig, rdBase
 from rdkit.Chem import rdAbbreviations, rdDepictor
 from rdkit.Chem.Draw import rdMolDraw2D
 
-from inchi_lightning.graph_chem import graph_from_mol, prepare_for_drawing
+from inchi_lightning.graph_chem import (
+    cross_unspecified_double_bonds,
+    graph_from_mol,
+    prepare_for_drawing,
+)
 from inchi_lightning.molgraph import MolGraph
 
 StyleKind = Literal["bms", "patent"]
@@ -199,6 +205,7 @@ def condense(mol: Chem.Mol, abbreviation_set: str = "rdkit") -> Chem.Mol:
 def _depict(mol: Chem.Mol, style: DrawStyle) -> Chem.Mol:
     """A copy of ``mol`` to draw: abbreviations condensed, carbons labelled, 2D coordinates,
     rotated."""
+    mol = cross_unspecified_double_bonds(mol)  # before condensing: see its docstring
     with rdBase.BlockLogs():
         if style.abbreviate:
             mol = condense(mol, style.abbreviation_set)
