@@ -7,8 +7,10 @@ reads ``--uspto`` (real patent drawings, labelled) with the same model and score
 
     python bench/graph_fit.py --run ~/runs/graph-cpu --n 8000 --size 192 --minutes 22
 
-Resumable: the set is drawn and preprocessed once per ``--run``; the fit is not (a bench, not a
-recipe).
+The set is drawn and preprocessed once per ``--run`` (or ``--shards`` names one built before).
+``--init CKPT`` starts from an earlier fit's weights (a new optimiser and schedule); the fit
+writes ``RUN/last.ckpt`` every ``--save-every`` steps and, run again with the same arguments,
+resumes from it.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from torch.utils.data import DataLoader
 class Curve(L.Callback):
     """Appends (step, images seen, minutes, val exact match, val Levenshtein) per validation."""
 
-    def __init__(self, path: Path, batch_size: int) -> None:
+    def __init__(self, path: Path, batch_size: int, append: bool = False) -> None:
         self.path, self.batch_size, self.start = path, batch_size, time.perf_counter()
+        if append:
+            return
         with path.open("w", newline="") as handle:
             csv.writer(handle).writerow(
                 ["step", "images_seen", "minutes", "exact_match", "levenshtein",
@@ -91,6 +95,7 @@ def main() -> None:
     from inchi_lightning.imaging import CleanParams
     from inchi_lightning.network.encoder import EncoderConfig
     from inchi_lightning.shards import ShardSet
+    from inchi_lightning.training.checkpoints import LastCheckpoint
     from inchi_lightning.training.graph_data import (
         GraphDataset,
         collate_graphs,
@@ -109,10 +114,14 @@ def main() -> None:
     parser.add_argument("--encoder", default="resnet18")
     # bf16 autocast is 1.6x slower than fp32 on a CPU without AVX512-BF16 (measured here).
     parser.add_argument("--precision", default="32-true")
+    parser.add_argument("--max-steps", type=int, default=-1, help="the cosine decay's length")
+    parser.add_argument("--shards", type=Path, help="a preprocessed annotated set to train on")
+    parser.add_argument("--init", type=Path, help="start from this checkpoint's weights")
+    parser.add_argument("--save-every", type=int, default=200, help="steps between last.ckpt")
     parser.add_argument("--uspto", type=Path, default=Path("../shared/data/uspto-300"))
     args = parser.parse_args()
     args.run.mkdir(parents=True, exist_ok=True)
-    shards = build_set(args.run, args.n, args.size, args.patent_fraction)
+    shards = args.shards or build_set(args.run, args.n, args.size, args.patent_fraction)
     train = GraphDataset(ShardSet(shards / "train"), keypoint_augmentation())
     val = GraphDataset(ShardSet(shards / "val"))
     loaders = [
@@ -125,16 +134,23 @@ def main() -> None:
         clean_params=CleanParams(image_size=args.size),
         encoder=EncoderConfig(name=args.encoder, weights="none"),
     )
+    if args.init is not None:
+        weights = torch.load(args.init, map_location="cpu", weights_only=False)["state_dict"]
+        model.load_state_dict(weights)
+    last = args.run / "last.ckpt"
+    resume = last if last.is_file() else None
     trainer = L.Trainer(
-        accelerator="cpu", precision=args.precision, max_epochs=1000,
+        accelerator="cpu", precision=args.precision, max_epochs=1000, max_steps=args.max_steps,
         max_time={"minutes": args.minutes}, val_check_interval=args.val_every,
-        check_val_every_n_epoch=None, logger=False, enable_checkpointing=False,
-        callbacks=[Curve(args.run / "curve.csv", args.batch_size)], num_sanity_val_steps=0,
+        check_val_every_n_epoch=None, logger=False, num_sanity_val_steps=0,
+        callbacks=[
+            Curve(args.run / "curve.csv", args.batch_size, append=resume is not None),
+            LastCheckpoint(str(args.run), every_n_train_steps=args.save_every),
+        ],
     )  # fmt: skip
     started = time.perf_counter()
-    trainer.fit(model, *loaders)
+    trainer.fit(model, *loaders, ckpt_path=resume, weights_only=False)
     minutes = (time.perf_counter() - started) / 60
-    trainer.save_checkpoint(args.run / "last.ckpt")
     final = trainer.validate(model, loaders[1], verbose=False)[0]
     print(f"fit: {trainer.global_step} steps, {trainer.global_step * args.batch_size} images "
           f"in {minutes:.1f} min; val exact {final['val/exact_match']:.3f} "

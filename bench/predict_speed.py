@@ -24,7 +24,7 @@ import torch
 from rounds import interleaved
 from torch.utils.data import DataLoader
 
-from inchi_lightning.evaluation.labelled_set import load_captioner
+from inchi_lightning.evaluation.labelled_set import load_reader
 from inchi_lightning.training.data import IMAGE_SUFFIXES, ImageFolderDataset, collate_images
 
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     needed = (args.batches + 1) * args.batch_size
     if len(paths) < needed:
         raise SystemExit(f"error: {needed} images needed, {args.images} has {len(paths)}")
-    model = load_captioner(args.ckpt)
+    model = load_reader(args.ckpt)
     held = list(loader(paths[:needed], model, 0, args.batch_size))  # cleaned once, for decode only
     settings = [("predict", w, k) for w in args.workers for k in args.beam_widths]
     settings += [("clean only", w, 0) for w in args.workers]

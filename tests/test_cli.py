@@ -12,7 +12,11 @@ import torch
 
 from inchi_lightning.cli import main
 
+from .conftest import TINY_IMAGE_SIZE
+
 CONFIG = str(Path(__file__).parents[1] / "configs" / "quickstart.yaml")
+GRAPH_CONFIG = str(Path(__file__).parents[1] / "configs" / "graph-cpu.yaml")
+GRAPH_READER = "inchi_lightning.training.graph_module.GraphReader"
 
 
 def tiny_run_args(shards: Path, tmp_path: Path) -> list[str]:
@@ -41,6 +45,34 @@ def trained(tiny_shards, tmp_path_factory) -> Path:
     """A checkpoint directory from one tiny `fit` run through the command line."""
     tmp_path = tmp_path_factory.mktemp("cli")
     assert main(["fit", *tiny_run_args(tiny_shards, tmp_path)]) == 0
+    return tmp_path
+
+
+def tiny_graph_args(shards: Path, tmp_path: Path) -> list[str]:
+    """Overrides that shrink the graph recogniser's CPU recipe to seconds."""
+    return [
+        "--config", GRAPH_CONFIG,
+        "--data.shards", str(shards),
+        "--data.quickstart", "null",
+        "--data.batch_size", "8",
+        "--data.num_workers", "0",
+        "--model.head_channels", "16",
+        "--model.num_logged_samples", "3",
+        "--trainer.max_time", "null",
+        "--trainer.max_steps", "4",
+        "--trainer.val_check_interval", "2",
+        "--trainer.limit_val_batches", "2",
+        "--trainer.enable_progress_bar", "false",
+        "--trainer.logger.init_args.save_dir", str(tmp_path / "logs"),
+        "--checkpoint.dirpath", str(tmp_path / "checkpoints"),
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def graph_trained(tiny_shards, tmp_path_factory) -> Path:
+    """A checkpoint directory from one tiny `fit` of the graph recogniser's config."""
+    tmp_path = tmp_path_factory.mktemp("cli-graph")
+    assert main(["fit", *tiny_graph_args(tiny_shards, tmp_path)]) == 0
     return tmp_path
 
 
@@ -199,6 +231,12 @@ def write_bad_checkpoint(kind: str, path: Path, good: Path) -> None:
         torch.save({"weight": torch.zeros(2)}, path)
     elif kind == "foreign":
         torch.save({"state_dict": {"w": torch.zeros(2)}, "hyper_parameters": {"lr": 1}}, path)
+    elif kind == "another project's model":
+        hparams = {"_class_path": "their_project.Model", "vocabulary": ["C"]}
+        torch.save({"state_dict": {"w": torch.zeros(2)}, "hyper_parameters": hparams}, path)
+    elif kind == "captioner without vocabulary":
+        hparams = {"_class_path": "inchi_lightning.training.module.InChICaptioner", "lr": 1}
+        torch.save({"state_dict": {"w": torch.zeros(2)}, "hyper_parameters": hparams}, path)
     elif kind == "pickled object":
         payload = torch.load(good, weights_only=True)
         payload["extra"] = RunsCode(path.with_name("ran"))
@@ -211,7 +249,9 @@ def write_bad_checkpoint(kind: str, path: Path, good: Path) -> None:
         ("random bytes", "corrupted"),
         ("truncated", "corrupted"),
         ("state dict", "no Lightning model weights"),
-        ("foreign", "no InChI vocabulary"),
+        ("foreign", "name no inchi_lightning model"),
+        ("another project's model", "name no inchi_lightning model"),
+        ("captioner without vocabulary", "no InChI vocabulary"),
         ("pickled object", "pickled objects"),
     ],
 )
@@ -280,3 +320,63 @@ def test_every_shipped_config_parses(config, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["fit", "--config", str(config), "--print_config"])
     assert exit_info.value.code == 0
+
+
+# ---- the graph recogniser through the same commands -------------------------------------------
+
+
+def test_the_graph_config_fits_and_its_checkpoint_names_its_model(graph_trained):
+    checkpoint = torch.load(
+        graph_trained / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True
+    )
+    assert checkpoint["global_step"] == 4
+    hparams = checkpoint["hyper_parameters"]
+    assert hparams["_class_path"] == GRAPH_READER
+    assert hparams["clean_params"]["image_size"] == TINY_IMAGE_SIZE  # filled in from the shards
+    assert "vocabulary" not in hparams
+
+
+def test_graph_validation_logs_each_part_and_draws_what_it_read(graph_trained):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    (events,) = (graph_trained / "logs").rglob("events.out.tfevents.*")
+    accumulator = EventAccumulator(str(events), size_guidance={"images": 0})
+    accumulator.Reload()
+    scalars = set(accumulator.Tags()["scalars"])
+    for part in ("atom", "bond"):
+        assert {f"val/{part}_precision", f"val/{part}_recall"} <= scalars
+    assert {"val/exact_match", "val/levenshtein", "val/loss_heatmap", "val/loss_bond"} <= scalars
+    overlays = accumulator.Images("val/graphs")
+    assert [event.step for event in overlays][-2:] == [2, 4]
+    assert overlays[-1].width == TINY_IMAGE_SIZE * 3  # three samples, side by side in a grid
+
+
+def test_a_graph_checkpoint_alone_predicts_and_evaluates(
+    graph_trained, tiny_shards, tiny_raw, tmp_path, monkeypatch, capsys
+):
+    ckpt = str(graph_trained / "checkpoints" / "last.ckpt")
+    monkeypatch.chdir(tmp_path)  # no config: the checkpoint says which model it holds
+    images = tmp_path / "images"
+    images.mkdir()
+    sources = sorted((tiny_raw / "train").rglob("*.png"))[:3]
+    for source in sources:
+        shutil.copy(source, images / source.name)
+    (images / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    output = tmp_path / "submission.csv"
+    assert main(["predict", "--ckpt_path", ckpt, "--data.predict_dir", str(images),
+                 "--data.num_workers", "0", "--trainer.logger", "false",
+                 "--submission.output", str(output)]) == 0  # fmt: skip
+    with output.open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["image_id"] for r in rows] == sorted(["broken"] + [s.stem for s in sources])
+    assert "wrote 4 predictions" in capsys.readouterr().out
+
+    args = tiny_graph_args(tiny_shards, graph_trained)
+    assert main(["validate", *args, "--ckpt_path", ckpt]) == 0
+    assert "val/atom_recall" in capsys.readouterr().out
+    out = tmp_path / "per_sample.csv"
+    assert main(["evaluate", "--ckpt_path", ckpt, "--images", str(tiny_raw), "--limit", "6",
+                 "--num-workers", "0", "--out", str(out)]) == 0  # fmt: skip
+    assert "raw best candidate" in capsys.readouterr().out
+    with out.open() as handle:
+        assert len(list(csv.DictReader(handle))) == 6

@@ -8,12 +8,13 @@ from typing import Any
 
 import yaml
 from jsonargparse import Namespace
-from lightning import Trainer
+from lightning import LightningModule, Trainer
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from inchi_lightning.prep.quickstart import QuickstartSettings, prepare_shards
 from inchi_lightning.training.checkpoints import (
+    CAPTIONER_CLASS_PATH,
     LastCheckpoint,
     check_checkpoint,
     checkpoint_to_load,
@@ -29,12 +30,21 @@ from inchi_lightning.training.distributed import (
     run_on_ray,
     runs_on_ray,
 )
-from inchi_lightning.training.module import InChICaptioner
 from inchi_lightning.training.submission import SubmissionWriter
+
+DATA_CLASS_PATH = f"{InChIDataModule.__module__}.{InChIDataModule.__qualname__}"
+# What a model is told about the shards it trains on, where its config leaves it unset (None).
+SHARD_SETTINGS = ("vocabulary", "max_length", "clean_params")
 
 
 class InChICLI(LightningCLI):
-    """LightningCLI with the project's checkpointing defaults and the vocabulary filled in.
+    """LightningCLI for every model of the project, with its checkpointing defaults and the
+    shards' settings filled in.
+
+    ``model`` and ``data`` take a ``class_path`` (``configs/graph-*.yaml``: the graph
+    recogniser ``GraphReader`` with ``GraphDataModule``); without one they are the captioner
+    ``InChICaptioner`` and ``InChIDataModule``, so the captioner's configs need none. A
+    checkpoint names the model it holds, so ``--ckpt_path`` alone picks the model class.
 
     The model's vocabulary and clean() parameters come from the shard directory when a run
     starts from nothing, and from the checkpoint's hyperparameters when ``--ckpt_path`` is given,
@@ -59,8 +69,10 @@ class InChICLI(LightningCLI):
         trainer_defaults: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(
-            InChICaptioner,
+            LightningModule,
             InChIDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
             args=args,
             run=run,
             save_config_kwargs={"overwrite": True},
@@ -72,6 +84,9 @@ class InChICLI(LightningCLI):
         return super().init_parser(allow_abbrev=False, **kwargs)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.set_defaults(
+            {"model": {"class_path": CAPTIONER_CLASS_PATH}, "data": {"class_path": DATA_CLASS_PATH}}
+        )
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults(
             {
@@ -108,15 +123,24 @@ class InChICLI(LightningCLI):
         if self.subcommand == "predict":
             return  # predict reads data.predict_dir; the checkpoint carries the rest
         config = self.config[self.subcommand]
-        quickstart = config.data.quickstart
+        data = config.data.init_args
+        quickstart = data.quickstart
         if isinstance(quickstart, Namespace):
             quickstart = QuickstartSettings(**quickstart.as_dict())
-        tokenizer, clean_params = prepare_shards(config.data.shards, quickstart)
-        if config.model.vocabulary is not None:
-            return
-        config.model.vocabulary = tokenizer.tokens
-        config.model.max_length = tokenizer.max_length
-        config.model.clean_params = Namespace(**asdict(clean_params))
+        tokenizer, clean_params = prepare_shards(data.shards, quickstart)
+        from_shards = {
+            "vocabulary": tokenizer.tokens,
+            "max_length": tokenizer.max_length,
+            "clean_params": Namespace(**asdict(clean_params)),
+        }
+        model = config.model
+        # A checkpoint's hyperparameters arrive as dict_kwargs (LightningCLI's _parse_ckpt_path).
+        known = {**model.init_args.as_dict(), **(model.get("dict_kwargs") or {})}
+        if "vocabulary" in known and known["vocabulary"] is not None:
+            return  # a trained captioner keeps its own vocabulary and clean() settings
+        for name in SHARD_SETTINGS:
+            if name in model.init_args and known.get(name) in (None, 0):
+                model.init_args[name] = from_shards[name]
 
     def instantiate_classes(self) -> None:
         # On Ray, every worker builds the model, data and Trainer from this configuration.

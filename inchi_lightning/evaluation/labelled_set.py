@@ -20,8 +20,9 @@ from inchi_lightning.imaging import CleanParams
 from inchi_lightning.labels_file import Row
 from inchi_lightning.prep.labels import Layout, find_layout, read_rows
 from inchi_lightning.shards import ShardSet, finished_shards, read_clean_params
-from inchi_lightning.training.checkpoints import check_checkpoint
+from inchi_lightning.training.checkpoints import check_checkpoint, model_class_path
 from inchi_lightning.training.data import ImageFolderDataset, ShardImages, collate_images
+from inchi_lightning.training.graph_module import GraphReader
 from inchi_lightning.training.module import InChICaptioner
 
 log = logging.getLogger(__name__)
@@ -100,18 +101,26 @@ def read_labelled_rows(
     return layout, rows
 
 
-def load_captioner(ckpt_path: str | Path) -> InChICaptioner:
-    """A trained model from its checkpoint alone, read with ``torch.load(weights_only=True)``.
+READERS = {f"{c.__module__}.{c.__qualname__}": c for c in (InChICaptioner, GraphReader)}
+
+
+def load_reader(ckpt_path: str | Path) -> InChICaptioner | GraphReader:
+    """The trained model a checkpoint holds (the class it names), from the checkpoint alone,
+    read with ``torch.load(weights_only=True)``.
 
     Raises:
         FileNotFoundError: no file at ``ckpt_path``.
-        ValueError: the file is not a checkpoint of this project's model.
+        ValueError: the file is not a checkpoint of this project's models.
     """
     check_checkpoint(ckpt_path)  # the same one-line refusals as fit/validate/test/predict
+    hparams = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)[
+        "hyper_parameters"
+    ]
+    reader = READERS.get(model_class_path(hparams))
+    if reader is None:
+        raise ValueError(f"{ckpt_path} holds {model_class_path(hparams)}, which reads no images")
     try:
-        model = InChICaptioner.load_from_checkpoint(
-            ckpt_path, map_location="cpu", weights_only=True
-        )
+        model = reader.load_from_checkpoint(ckpt_path, map_location="cpu", weights_only=True)
     except (RuntimeError, KeyError, ValueError) as exc:  # ours, but not this model's weights
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"{ckpt_path} is not a usable checkpoint: {reason}") from exc
@@ -137,7 +146,7 @@ def predict_labelled(
     """
     if not Path(images_dir).is_dir():  # before the seconds that loading a model takes
         raise FileNotFoundError(f"no directory {images_dir}")
-    model = load_captioner(ckpt_path)
+    model = load_reader(ckpt_path)
     if beam_width is not None:
         model.hparams.beam_width = beam_width
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")

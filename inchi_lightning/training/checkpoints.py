@@ -97,14 +97,34 @@ def check_checkpoint(path: str | Path) -> None:
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise ValueError(f"{not_ours}: it holds no Lightning model weights")
     hparams = checkpoint.get("hyper_parameters")
-    if not isinstance(hparams, dict) or not hparams.get("vocabulary"):
+    if not isinstance(hparams, dict) or not model_class_path(hparams).startswith(PACKAGE + "."):
+        raise ValueError(f"{not_ours}: its hyperparameters name no inchi_lightning model")
+    if model_class_path(hparams) == CAPTIONER_CLASS_PATH and not hparams.get("vocabulary"):
         raise ValueError(f"{not_ours}: its hyperparameters have no InChI vocabulary")
 
 
-def plain_hyperparameters(checkpoint: dict) -> None:
+PACKAGE = "inchi_lightning"
+# Checkpoints written before they named their model hold the captioner, with its vocabulary.
+CAPTIONER_CLASS_PATH = "inchi_lightning.training.module.InChICaptioner"
+CLASS_PATH_KEY = "_class_path"  # where LightningCLI keeps a module's class among its hparams
+
+
+def model_class_path(hparams: dict) -> str:
+    """The module class a checkpoint's hyperparameters belong to, as ``package.module.Class``."""
+    if CLASS_PATH_KEY in hparams:
+        return str(hparams[CLASS_PATH_KEY])
+    return CAPTIONER_CLASS_PATH if hparams.get("vocabulary") else ""
+
+
+def plain_hyperparameters(checkpoint: dict, module: L.LightningModule) -> None:
     """Store a checkpoint's dataclass hyperparameters as dicts (``on_save_checkpoint``), so
-    that it loads with ``torch.load(weights_only=True)``; the modules read both forms back."""
-    checkpoint["hyper_parameters"] = {
+    that it loads with ``torch.load(weights_only=True)``; the modules read both forms back.
+
+    The module's class goes in too, as LightningCLI stores it, so that every checkpoint says
+    which model it holds, whether the CLI, a script or a Ray worker wrote it."""
+    hparams = {
         key: dataclasses.asdict(value) if dataclasses.is_dataclass(value) else value
         for key, value in checkpoint["hyper_parameters"].items()
     }
+    hparams.setdefault(CLASS_PATH_KEY, f"{type(module).__module__}.{type(module).__qualname__}")
+    checkpoint["hyper_parameters"] = hparams

@@ -125,7 +125,7 @@ def run_on_ray(
     """
     settings = RaySettings(**config.ray.as_dict())
     name = run_name(settings, config, subcommand)
-    loaders = loader_processes(config.data.num_workers, settings.cpus_per_worker)
+    loaders = loader_processes(config.data.init_args.num_workers, settings.cpus_per_worker)
     # A fixed log directory per fit run, so a resumed or restarted run continues its curves.
     log_version = name if subcommand == "fit" else None
     job = WorkerJob(
@@ -185,7 +185,7 @@ def worker_config_yaml(
     arguments, with ``data.num_workers = loader_workers`` and, when ``log_version`` is given,
     that version for every logger that has none."""
     config = config.clone()
-    config.data.num_workers = loader_workers
+    config.data.init_args.num_workers = loader_workers
     for entry in configured_loggers(config.trainer.logger):
         if log_version and "version" in entry.init_args and entry.init_args.version is None:
             entry.init_args.version = log_version

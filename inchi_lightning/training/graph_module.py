@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
@@ -33,6 +34,7 @@ from inchi_lightning.network.graph import (
     GraphRecognizer,
     decode_graph,
 )
+from inchi_lightning.overlay import draw_graph
 from inchi_lightning.training.checkpoints import plain_hyperparameters
 from inchi_lightning.training.metrics import ExactMatch, LevenshteinDistance
 from inchi_lightning.training.module import as_dataclass, ink, stepped
@@ -133,6 +135,8 @@ class GraphReader(L.LightningModule):
         weight_decay: AdamW weight decay.
         warmup_steps: linear warm-up steps before the cosine decay.
         threshold: heatmap probability above which a peak is an atom.
+        num_logged_samples: validation images shown in TensorBoard each validation, with the
+            atoms and bonds read drawn over them, and their InChIs against the truth.
     """
 
     def __init__(
@@ -146,6 +150,7 @@ class GraphReader(L.LightningModule):
         weight_decay: float = 1e-4,
         warmup_steps: int = 100,
         threshold: float = 0.3,
+        num_logged_samples: int = 8,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -157,6 +162,7 @@ class GraphReader(L.LightningModule):
         self.val_levenshtein, self.test_levenshtein = LevenshteinDistance(), LevenshteinDistance()
         self.val_exact_match, self.test_exact_match = ExactMatch(), ExactMatch()
         self._counts: dict[str, int] = {}
+        self._logged: list[tuple[str, str, str, torch.Tensor, MolGraph]] = []
 
     def transfer_batch_to_device(self, batch: Any, device: torch.device, index: int) -> Any:
         # Only tensors travel; annotations (frozen MolGraphs) stay on the host, where RDKit
@@ -187,12 +193,29 @@ class GraphReader(L.LightningModule):
         decoded = decode_graph(self.net, ink(images), threshold=self.hparams.threshold)
         return [graph_of(d) for d in decoded]
 
+    def decode(self, images: torch.Tensor) -> tuple[list[list[str]], torch.Tensor]:
+        """The InChI of each (B, 1, S, S) uint8 image as the only candidate ("" where RDKit
+        cannot build the molecule), and its (B, 1) confidence: the captioner's ``decode``."""
+        readings = [molecule_from_graph(graph) for graph in self.read(images)]
+        confidence = torch.tensor([[r.confidence] for r in readings], dtype=torch.float32)
+        return [[r.inchi] for r in readings], confidence
+
     def _evaluate(self, batch: dict[str, Any], stage: str) -> None:
         size = len(batch["image_ids"])
         for name, value in self._losses(batch).items():
             self.log(f"{stage}/loss_{name}", value, batch_size=size, sync_dist=True)
         graphs = self.read(batch["images"])
         predictions = [molecule_from_graph(g).inchi for g in graphs]
+        if stage == "val" and not self._logged:
+            n = self.hparams.num_logged_samples
+            shown = (
+                batch["image_ids"],
+                batch["inchis"],
+                predictions,
+                batch["images"][:, 0],
+                graphs,
+            )
+            self._logged = list(zip(*(part[:n] for part in shown), strict=True))
         for graph, truth in zip(graphs, batch["graphs"], strict=True):
             for key, value in matched_counts(graph, truth).items():
                 self._counts[key] = self._counts.get(key, 0) + value
@@ -209,6 +232,26 @@ class GraphReader(L.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         self._log_counts("val")
+        self._log_samples()
+
+    def _log_samples(self) -> None:
+        """The first validation images with what was read drawn over them, and a table of
+        InChIs read against the truth, for TensorBoard."""
+        from lightning.pytorch.loggers import TensorBoardLogger
+
+        logged, self._logged = self._logged, []
+        if (
+            not isinstance(self.logger, TensorBoardLogger)
+            or not logged
+            or self.trainer.sanity_checking
+        ):
+            return
+        rows = ["| image_id | truth | read |", "| --- | --- | --- |"]
+        rows += [f"| {i} | `{t}` | `{p}` |" for i, t, p, _, _ in logged]
+        overlays = np.stack([draw_graph(image.cpu().numpy(), graph) for *_, image, graph in logged])
+        experiment = self.logger.experiment
+        experiment.add_text("val/samples", "\n".join(rows), self.global_step)
+        experiment.add_images("val/graphs", overlays, self.global_step, dataformats="NHWC")
 
     def on_test_epoch_end(self) -> None:
         self._log_counts("test")
@@ -242,4 +285,4 @@ class GraphReader(L.LightningModule):
         return stepped(optimizer, "cosine", hp.warmup_steps, self.trainer)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        plain_hyperparameters(checkpoint)
+        plain_hyperparameters(checkpoint, self)

@@ -254,7 +254,7 @@ class InChICaptioner(L.LightningModule):
         return stepped(optimizer, hp.scheduler, hp.warmup_steps, self.trainer)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        plain_hyperparameters(checkpoint)
+        plain_hyperparameters(checkpoint, self)
 
 
 def stepped(
