@@ -380,3 +380,29 @@ def test_a_graph_checkpoint_alone_predicts_and_evaluates(
     assert "raw best candidate" in capsys.readouterr().out
     with out.open() as handle:
         assert len(list(csv.DictReader(handle))) == 6
+
+
+def test_predict_and_evaluate_without_a_checkpoint_use_the_shipped_model(
+    graph_trained, tiny_raw, tmp_path, monkeypatch, capsys
+):
+    from inchi_lightning import shipped
+    from inchi_lightning.training.checkpoints import release_checkpoint
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(shipped, "SHIPPED_MODEL", tmp_path / "absent.ckpt")
+    predict = ["predict", "--data.predict_dir", str(tiny_raw / "train"),
+               "--data.num_workers", "0", "--trainer.logger", "false",
+               "--submission.output", str(tmp_path / "s.csv")]  # fmt: skip
+    evaluate = ["evaluate", "--images", str(tiny_raw), "--limit", "4", "--num-workers", "0"]
+    for command in (predict, evaluate):
+        assert main(command) == 2
+        assert "no model ships with this install" in one_line_error(capsys)
+
+    release = release_checkpoint(graph_trained / "checkpoints" / "last.ckpt", tmp_path / "m.ckpt")
+    monkeypatch.setattr(shipped, "SHIPPED_MODEL", release)
+    assert main(predict) == 0
+    assert f"wrote {len(list((tiny_raw / 'train').rglob('*.png')))} predictions" in (
+        capsys.readouterr().out
+    )
+    assert main(evaluate) == 0
+    assert "4 images from" in capsys.readouterr().out

@@ -274,3 +274,27 @@ def test_more_workers_than_cores_is_a_one_line_error(tiny_shards, tmp_path, caps
     err = capsys.readouterr().err.strip()
     assert err.startswith(f"error: ray.num_workers {too_many} x ray.cpus_per_worker 1 needs")
     assert "\n" not in err
+
+
+@pytest.mark.slow
+def test_the_graph_recogniser_trains_on_a_ray_worker_in_bf16(tiny_shards, tmp_path):
+    from tests.test_cli import GRAPH_READER, tiny_graph_args
+
+    args = [
+        "fit",
+        *tiny_graph_args(tiny_shards, tmp_path),
+        "--trainer.max_steps", "-1",
+        "--trainer.max_epochs", "2",
+        "--trainer.limit_train_batches", "2",
+        "--trainer.limit_val_batches", "1",
+        "--trainer.precision", "bf16-mixed",
+        "--ray.num_workers", "1",  # two workers and a crash: the captioner's runs above
+        "--ray.storage_path", str(tmp_path / "ray_results"),
+    ]  # fmt: skip
+    outcome = InChICLI(args=args).ray_outcome
+    assert outcome.metrics["step"] == 4 and outcome.metrics["epoch"] == 2
+    assert {"val/exact_match", "val/atom_recall", "val/bond_recall"} <= set(outcome.metrics)
+    hparams = torch.load(outcome.best_checkpoint, map_location="cpu", weights_only=True)[
+        "hyper_parameters"
+    ]
+    assert hparams["_class_path"] == GRAPH_READER

@@ -23,7 +23,7 @@ from inchi_lightning.cli import main
 from inchi_lightning.cli import synth as synth_command
 from inchi_lightning.prep import synth
 from tests.files import file_tree
-from tests.test_cli import tiny_run_args
+from tests.test_cli import tiny_graph_args, tiny_run_args
 
 ROOT = Path(__file__).parents[1]
 
@@ -76,17 +76,31 @@ def global_step(checkpoint: Path) -> int:
     return torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)["global_step"]
 
 
-def logged_steps(log_dir: Path) -> list[int]:
+def logged_steps(log_dir: Path, loss: str) -> list[int]:
     """The steps at which a CSVLogger run recorded the training loss."""
     with (log_dir / "metrics.csv").open(newline="") as handle:
-        return [int(row["step"]) for row in csv.DictReader(handle) if row.get("train/loss")]
+        return [int(row["step"]) for row in csv.DictReader(handle) if row.get(loss)]
 
 
 @pytest.mark.slow
-def test_fit_killed_mid_epoch_resumes_from_the_last_step_checkpoint(tiny_shards, tmp_path):
+@pytest.mark.parametrize(
+    ("model_args", "loss"),
+    [
+        (tiny_run_args, "train/loss"),
+        # validation every epoch, as the captioner's: none before the kill or the end
+        (
+            lambda *paths: [*tiny_graph_args(*paths), "--trainer.val_check_interval", "1000"],
+            "train/total",
+        ),
+    ],  # fmt: skip
+    ids=["captioner", "graph"],
+)
+def test_fit_killed_mid_epoch_resumes_from_the_last_step_checkpoint(
+    model_args, loss, tiny_shards, tmp_path
+):
     every, max_steps = 3, 12  # an epoch here is ~90 steps (batch size 1): the kill is mid-epoch
     args = [
-        *tiny_run_args(tiny_shards, tmp_path),
+        *model_args(tiny_shards, tmp_path),
         "--model.encoder.trainable", "false",  # smaller checkpoints: no optimiser state for it
         "--data.batch_size", "1",
         "--trainer.limit_train_batches", "null",
@@ -109,7 +123,7 @@ def test_fit_killed_mid_epoch_resumes_from_the_last_step_checkpoint(tiny_shards,
     assert main(["fit", *args, "--ckpt_path", "last"]) == 0
 
     assert global_step(last) == max_steps
-    resumed = logged_steps(tmp_path / "logs" / "resume" / "version_1")
+    resumed = logged_steps(tmp_path / "logs" / "resume" / "version_1", loss)
     assert resumed[0] == killed_at  # the first step after the resume is the checkpoint's next
     assert resumed == list(range(killed_at, max_steps))
 

@@ -78,7 +78,9 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
         "(raw best candidate, + first candidate RDKit reads, + RDKit normalisation) and writes "
         "one row per image to a CSV.",
     )
-    parser.add_argument("--ckpt_path", "--ckpt-path", required=True, help="model checkpoint")
+    parser.add_argument(
+        "--ckpt_path", "--ckpt-path", help="model checkpoint (default: the shipped model)"
+    )
     parser.add_argument(
         "--images",
         required=True,
@@ -86,7 +88,10 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
         "(SHARDS/val: cleaned already, so it must match the checkpoint's clean settings)",
     )
     parser.add_argument(
-        "--beam-width", type=positive_int, help="candidates per image (default: checkpoint's)"
+        "--beam-width",
+        type=positive_int,
+        help="the captioner's candidates per image (default: checkpoint's); the graph "
+        "recogniser reads one molecule",
     )
     parser.add_argument(
         "--no-rdkit", action="store_true", help="no post-processing: report the raw row only"
@@ -102,10 +107,11 @@ def evaluate_main(argv: list[str] | None = None) -> int:
     args = build_evaluate_parser().parse_args(argv)
     # Imported here: torch and Lightning cost seconds that `score` does not need.
     from inchi_lightning.evaluation.labelled_set import predict_labelled
+    from inchi_lightning.shipped import require_shipped_model
 
     try:
         samples = predict_labelled(
-            args.ckpt_path,
+            args.ckpt_path or require_shipped_model(),
             args.images,
             beam_width=args.beam_width,
             rdkit=not args.no_rdkit,

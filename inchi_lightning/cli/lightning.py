@@ -13,6 +13,7 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from inchi_lightning.prep.quickstart import QuickstartSettings, prepare_shards
+from inchi_lightning.shipped import require_shipped_model
 from inchi_lightning.training.checkpoints import (
     CAPTIONER_CLASS_PATH,
     LastCheckpoint,
@@ -115,6 +116,8 @@ class InChICLI(LightningCLI):
             config.weights_only = True  # what Trainer.fit/validate/test/predict load with
         if subcommand == "predict" and config.get("return_predictions") is None:
             config.return_predictions = False  # SubmissionWriter has written every batch
+        if subcommand == "predict" and not config.get("ckpt_path"):
+            config.ckpt_path = str(require_shipped_model())
         checkpoint = checkpoint_to_load(config.get("ckpt_path"), config.checkpoint.dirpath)
         if checkpoint is not None:
             check_checkpoint(checkpoint)

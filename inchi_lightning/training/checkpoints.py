@@ -15,6 +15,8 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+from inchi_lightning.files import atomic_path
+
 LAST_NAME = "last"
 # ckpt_path values that Lightning resolves itself, from the checkpoint callbacks' directories.
 LIGHTNING_CKPT_KEYWORDS = ("last", "best", "hpc")
@@ -128,3 +130,25 @@ def plain_hyperparameters(checkpoint: dict, module: L.LightningModule) -> None:
     }
     hparams.setdefault(CLASS_PATH_KEY, f"{type(module).__module__}.{type(module).__qualname__}")
     checkpoint["hyper_parameters"] = hparams
+
+
+# What a released checkpoint keeps: enough to read images, nothing to resume training from.
+RELEASE_KEYS = ("state_dict", "hyper_parameters", "pytorch-lightning_version", "global_step")
+
+
+def release_checkpoint(source: str | Path, target: str | Path) -> Path:
+    """Write ``source``'s model as a release: floating weights in fp16, no optimiser or loop
+    state, atomically; it loads like any checkpoint (weights go back to the model's dtype).
+
+    Raises as ``check_checkpoint`` does for a file that is not one of this project's.
+    """
+    check_checkpoint(source)
+    checkpoint = torch.load(source, map_location="cpu", weights_only=True)
+    release = {key: checkpoint[key] for key in RELEASE_KEYS if key in checkpoint}
+    release["state_dict"] = {
+        name: tensor.half() if tensor.is_floating_point() else tensor
+        for name, tensor in checkpoint["state_dict"].items()
+    }
+    with atomic_path(target) as temporary:
+        torch.save(release, temporary)
+    return Path(target)

@@ -1,0 +1,52 @@
+"""The shipped model (``inchi_lightning/models``) and the release format it is written in."""
+
+from pathlib import Path
+
+import lightning as L
+import torch
+
+from inchi_lightning.evaluation.labelled_set import load_reader
+from inchi_lightning.imaging import CleanParams
+from inchi_lightning.network.encoder import EncoderConfig
+from inchi_lightning.shipped import SHIPPED_MODEL, shipped_model
+from inchi_lightning.training.checkpoints import release_checkpoint
+from inchi_lightning.training.graph_module import GraphReader
+
+MAX_BYTES = 30 * 2**20
+
+
+def small_checkpoint(path: Path) -> Path:
+    model = GraphReader(
+        clean_params=CleanParams(image_size=64),
+        encoder=EncoderConfig(name="resnet18", weights="none"),
+        head_channels=16,
+    )
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False)
+    trainer.strategy.connect(model)
+    trainer.save_checkpoint(path)
+    return path
+
+
+def test_a_release_keeps_the_model_in_half_precision_and_reads_the_same(tmp_path):
+    source = small_checkpoint(tmp_path / "full.ckpt")
+    release = release_checkpoint(source, tmp_path / "release.ckpt")
+    stored = torch.load(release, map_location="cpu", weights_only=True)
+    assert "optimizer_states" not in stored and "loops" not in stored
+    floats = [t for t in stored["state_dict"].values() if t.is_floating_point()]
+    assert floats and all(t.dtype == torch.float16 for t in floats)
+    assert release.stat().st_size < 0.6 * source.stat().st_size
+    full, released = load_reader(source), load_reader(release)
+    assert isinstance(released, GraphReader) and released.clean_params == full.clean_params
+    images = torch.randint(0, 256, (2, 1, 64, 64), dtype=torch.uint8)
+    with torch.no_grad():
+        expected, got = full.net(images.float() / 255), released.net(images.float() / 255)
+    assert torch.allclose(expected["heatmap_logits"], got["heatmap_logits"], atol=1e-2)
+
+
+def test_the_shipped_model_is_one_small_release_that_reads_images():
+    assert shipped_model() == SHIPPED_MODEL, "the package ships its model"
+    assert SHIPPED_MODEL.stat().st_size <= MAX_BYTES
+    model = load_reader(SHIPPED_MODEL)
+    size = model.clean_params.image_size
+    candidates, confidence = model.decode(torch.full((1, 1, size, size), 255, dtype=torch.uint8))
+    assert len(candidates) == 1 and confidence.shape == (1, 1)
