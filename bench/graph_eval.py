@@ -1,0 +1,66 @@
+"""A graph recogniser's checkpoint on its synthetic held-out split, BMS and patent styles apart,
+and on real patent drawings: exact match with and without stereo, mean Levenshtein.
+
+    python bench/graph_eval.py --ckpt_path ~/runs/graph-long/checkpoints/last.ckpt \
+        --shards ~/runs/graph-long/shards --seed 0 --n 30000 --patent-fraction 0.5
+
+A synth image's style follows from its plan index (``synth.style_kind``), and its index from
+its id (``synth.image_ids``): ``--seed``, ``--n`` and ``--patent-fraction`` are the synth
+command's. "No stereo" compares the InChIs without their /b, /t, /m and /s layers, the measure
+of the issue's stereo-free reference.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+from rapidfuzz.distance import Levenshtein
+
+from inchi_lightning.evaluation.labelled_set import predict_labelled
+from inchi_lightning.prep.synth import image_ids, style_kind
+
+STEREO_LAYERS = re.compile(r"/[btms][^/]*")
+
+
+def row(name: str, pairs: list[tuple[str, str]]) -> str:
+    exact = statistics.mean(p == t for p, t in pairs)
+    flat = statistics.mean(STEREO_LAYERS.sub("", p) == STEREO_LAYERS.sub("", t) for p, t in pairs)
+    distance = statistics.mean(Levenshtein.distance(p, t) for p, t in pairs)
+    return f"{name:<22}{len(pairs):>7}{exact:>9.1%}{flat:>12.1%}{distance:>14.2f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--ckpt_path", required=True)
+    parser.add_argument("--shards", type=Path, required=True)
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n", type=int, required=True)
+    parser.add_argument("--patent-fraction", type=float, default=0.5)
+    parser.add_argument("--real", type=Path, default=Path("../shared/data/uspto-300"))
+    args = parser.parse_args()
+    style = {
+        image_id: style_kind(args.seed, index, args.patent_fraction)
+        for index, image_id in enumerate(image_ids(args.seed, args.n))
+    }
+    by_style = defaultdict(list)
+    for sample in predict_labelled(args.ckpt_path, args.shards / args.split):
+        by_style[style.get(sample.image_id, "unknown")].append(
+            (sample.predicted("final"), sample.truth)
+        )
+    print(f"{'set':<22}{'images':>7}{'exact':>9}{'no stereo':>12}{'Levenshtein':>14}")
+    everything = [pair for pairs in by_style.values() for pair in pairs]
+    print(row(f"synthetic {args.split}", everything))
+    for kind, pairs in sorted(by_style.items()):
+        print(row(f"  {kind} style", pairs))
+    if (args.real / "labels.csv").is_file() or (args.real / "train_labels.csv").is_file():
+        samples = predict_labelled(args.ckpt_path, args.real, progress=False)
+        print(row(args.real.name, [(s.predicted("final"), s.truth) for s in samples]))
+
+
+if __name__ == "__main__":
+    main()
