@@ -3,9 +3,11 @@
     python bench/fit_summary.py logs/cpu-60min            # the newest version_N under it
     python bench/fit_summary.py logs/gpu-attention/version_0
 
-Prints a Markdown table of every validation (step, val/levenshtein, val/loss) and one line with
-the median of ``train/images_per_s`` (the module's own rate, data loading included) over the
-logged steps after the first ``--skip`` (start-up and the first loader fill are not the rate).
+Prints a Markdown table of every validation (step, minutes since the first logged point, and
+whichever of val/levenshtein, val/exact_match, val/atom_recall, val/bond_recall, val/loss the
+model logs; images seen with ``--batch-size``) and one line with the median of
+``train/images_per_s`` (the module's own rate, data loading included) over the logged steps
+after the first ``--skip`` (start-up and the first loader fill are not the rate).
 """
 
 from __future__ import annotations
@@ -27,20 +29,50 @@ def newest_version(log_dir: Path) -> Path:
     return versions[-1]
 
 
-def scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
-    """Every scalar series of the run as (step, value), in step order."""
+VALIDATION_TAGS = ("val/levenshtein", "val/exact_match", "val/atom_recall", "val/bond_recall",
+                   "val/loss")  # fmt: skip
+
+
+def scalars(run: Path) -> tuple[dict[str, list[tuple[int, float]]], dict[int, float]]:
+    """Every scalar series of the run as (step, value), in step order, and the minutes since the
+    first logged point at which each step was first logged."""
     events = EventAccumulator(str(run), size_guidance={"scalars": 0})
     events.Reload()
-    return {
-        tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]
-    }
+    tags = events.Tags()["scalars"]
+    series = {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in tags}
+    times = [(e.step, e.wall_time) for tag in tags for e in events.Scalars(tag)]
+    start = min((t for _, t in times), default=0.0)
+    minutes: dict[int, float] = {}
+    for step, wall_time in sorted(times, key=lambda point: point[1]):
+        minutes.setdefault(step, (wall_time - start) / 60)
+    return series, minutes
 
 
-def summary(series: dict[str, list[tuple[int, float]]], skip: int) -> str:
+def validation_table(series, minutes: dict[int, float], batch_size: int | None) -> list[str]:
+    tags = [tag for tag in VALIDATION_TAGS if tag in series]
+    values = {tag: dict(series[tag]) for tag in tags}
+    steps = sorted({step for tag in tags for step in values[tag]})
+    head = ["step", *(["images seen"] if batch_size else []), "minutes", *tags]
+    lines = ["| " + " | ".join(head) + " |", "|" + " ---: |" * len(head)]
+    for step in steps:
+        cells = [str(step), *([f"{(step + 1) * batch_size:,}"] if batch_size else [])]
+        cells.append(f"{minutes.get(step, float('nan')):.1f}")
+        for tag in tags:
+            value = values[tag].get(step)
+            percent = tag.endswith(("exact_match", "recall"))
+            cells.append("" if value is None else f"{value:.1%}" if percent else f"{value:.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def summary(
+    series: dict[str, list[tuple[int, float]]],
+    skip: int,
+    minutes: dict[int, float] | None = None,
+    batch_size: int | None = None,
+) -> str:
     rates = [value for _, value in series.get("train/images_per_s", [])[skip:]]
     loss = series.get("train/loss", [])
-    val = dict(series.get("val/levenshtein", []))
-    val_loss = dict(series.get("val/loss", []))
     last_step = max((step for values in series.values() for step, _ in values), default=0)
     lines = [
         f"last logged step {last_step}; "
@@ -52,12 +84,8 @@ def summary(series: dict[str, list[tuple[int, float]]], skip: int) -> str:
         )
         + (f"; last train/loss {loss[-1][1]:.3f}" if loss else ""),
         "",
-        "| step | val/levenshtein | val/loss |",
-        "| ---: | ---: | ---: |",
+        *validation_table(series, minutes or {}, batch_size),
     ]
-    for step in sorted(val):
-        loss_text = f"{val_loss[step]:.3f}" if step in val_loss else ""
-        lines.append(f"| {step} | {val[step]:.2f} | {loss_text} |")
     return "\n".join(lines)
 
 
@@ -67,10 +95,12 @@ def main() -> None:
     parser.add_argument(
         "--skip", type=int, default=2, help="logged rate points to leave out at the start (2)"
     )
+    parser.add_argument("--batch-size", type=int, help="adds an images-seen column")
     args = parser.parse_args()
     run = newest_version(args.log_dir)
     print(f"{run}\n")
-    print(summary(scalars(run), args.skip))
+    series, minutes = scalars(run)
+    print(summary(series, args.skip, minutes, args.batch_size))
 
 
 if __name__ == "__main__":
