@@ -8,6 +8,8 @@
 #   bench/gpu.sh ceiling     # on the GPU machine: the network alone (random batches on the GPU)
 #   bench/gpu.sh throughput  # a few hundred Lightning steps against a plain loop, same loader
 #   bench/gpu.sh recipe      # synth + preprocess there, fit the GPU recipe, evaluate it
+#   bench/gpu.sh graph       # the same for the graph recogniser (configs/graph-gpu.yaml), and
+#                            # its fp16 release in 15 MB parts (cat them together here)
 #
 # With the project's device tool, from the repository root:
 #   run(command="bash bench/gpu.sh recipe; bash bench/gpu.sh ceiling", carry=[".gpu"],
@@ -118,7 +120,37 @@ recipe() {
     echo "recipe done: ${SECONDS}s" | tee -a "$OUT_DIR/recipe.log"
 }
 
+graph() {
+    header
+    install
+    # The atom matching of the graph metrics needs SciPy; its wheel (~35 MB) and RDKit's do
+    # not fit the device tool's 64 MiB carry together, so the GPU machine must have it.
+    python3 -c "import scipy" || { echo "graph: no scipy on this machine" >&2; exit 1; }
+    SECONDS=0
+    local data=${GRAPH_DATA:-data/graph-gpu} log="$OUT_DIR/graph.log"
+    python3 -m inchi_lightning synth --out "$data/shards-raw" --n "$N" --seed 0 \
+        --patent-fraction 0.5 --no-progress 2>&1 | tail -2 | tee "$log"
+    python3 -m inchi_lightning preprocess --input "$data/shards-raw" --output "$data/shards" \
+        --image-size 256 --val-fraction 0.01 --processes 2>&1 | tail -3 | tee -a "$log"
+    echo "synth + preprocess: ${SECONDS}s" | tee -a "$log"
+    python3 -m inchi_lightning fit --config configs/graph-gpu.yaml --data.shards "$data/shards" \
+        --data.quickstart null --trainer.max_time "$FIT_TIME" \
+        --trainer.enable_progress_bar false $FIT_ARGS 2>&1 | tail -15 | tee -a "$log"
+    echo "fit done: ${SECONDS}s" | tee -a "$log"
+    python3 bench/fit_summary.py logs/graph-gpu --batch-size 64 | tee "$OUT_DIR/graph_summary.md"
+    local ckpt=checkpoints/graph-gpu/best.ckpt
+    for images in "$data/shards/val" "$CARRY/uspto-300"; do
+        python3 -m inchi_lightning evaluate --ckpt_path "$ckpt" --images "$images" \
+            --batch-size 64 --num-workers 8 --out "per-sample-$(basename "$images").csv" \
+            2>&1 | tail -6 | tee -a "$OUT_DIR/graph_evaluate.md"
+    done
+    python3 -c "import sys; from inchi_lightning.training.checkpoints import release_checkpoint; \
+release_checkpoint(sys.argv[1], sys.argv[2])" "$ckpt" graph-release.ckpt
+    split -b 15M -d graph-release.ckpt "$OUT_DIR/graph-release.ckpt.part-"
+    echo "graph done: ${SECONDS}s" | tee -a "$log"
+}
+
 case "${1:-}" in
-    prepare | ceiling | throughput | recipe) "$1" ;;
-    *) sed -n '2,18p' "$0"; exit 2 ;;
+    prepare | ceiling | throughput | recipe | graph) "$1" ;;
+    *) sed -n '2,20p' "$0"; exit 2 ;;
 esac
