@@ -182,6 +182,14 @@ class MolGraph:
         return np.array([(atom.x, atom.y) for atom in self.atoms], dtype=np.float64).reshape(-1, 2)
 
     @property
+    def bond_length(self) -> float:
+        """The median drawn bond length in pixels; 8 (a few pixels) for a graph without bonds."""
+        if not self.bonds:
+            return 8.0
+        points = self.points
+        return float(np.median([np.hypot(*(points[b.begin] - points[b.end])) for b in self.bonds]))
+
+    @property
     def symbol_index(self) -> np.ndarray:
         """(atoms,) int64: every atom's class in ``ATOM_SYMBOLS``."""
         return np.array([atom.symbol_index for atom in self.atoms], dtype=np.int64)

@@ -333,6 +333,7 @@ def test_the_graph_config_fits_and_its_checkpoint_names_its_model(graph_trained)
     hparams = checkpoint["hyper_parameters"]
     assert hparams["_class_path"] == GRAPH_READER
     assert hparams["clean_params"]["image_size"] == TINY_IMAGE_SIZE  # filled in from the shards
+    assert 4 < hparams["target_bond_length"] < TINY_IMAGE_SIZE / 2  # measured on them
     assert "vocabulary" not in hparams
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import lightning as L
 import numpy as np
 import pytest
+import torch
 from torch.utils.data import DataLoader
 
 from inchi_lightning.graph_chem import molecule_from_graph
@@ -84,11 +85,6 @@ def test_unannotated_samples_are_left_out_and_a_set_without_any_refused(tmp_path
     assert len(dataset) == 1 and dataset[0]["image_id"] == "b"
 
 
-def bond_length(graph: MolGraph) -> float:
-    points = graph.points
-    return float(np.median([np.hypot(*(points[b.begin] - points[b.end])) for b in graph.bonds]))
-
-
 def on_ink(image: np.ndarray, atom: GraphAtom, label_radius: float) -> bool:
     """A dark pixel within 3 px of a bare carbon, or within ``label_radius`` of a text atom
     (the centre of a large "O" is its hole)."""
@@ -106,7 +102,7 @@ def test_augmented_atoms_stay_on_the_ink_they_were_drawn_on(annotated_shards):
             image, graph = sample["image"].numpy(), sample["graph"]
             moved += not np.array_equal(image, shards[index][0])
             for atom in graph.atoms:
-                assert on_ink(image, atom, label_radius=0.3 * bond_length(graph)), atom
+                assert on_ink(image, atom, label_radius=0.3 * graph.bond_length), atom
     assert moved > 0  # the augmentation did move pixels (and the points with them)
 
 
@@ -141,3 +137,37 @@ def test_a_tiny_graph_model_learns_four_drawings_to_their_exact_inchi(annotated_
     loaded.eval()
     again = [molecule_from_graph(g).inchi for g in loaded.read(batch["images"])]
     assert again == batch["inchis"]
+
+
+def chain(bond: float, side: int) -> MolGraph:
+    """Propane drawn with bonds ``bond`` px long, tagged by the side it was read at (x)."""
+    atoms = [GraphAtom(side / 2 + i * bond, 10, "C") for i in range(3)]
+    return MolGraph(atoms, [GraphBond(0, 1, "single"), GraphBond(1, 2, "single")])
+
+
+def test_a_drawing_is_read_again_at_the_side_that_brings_its_bonds_to_the_trained_length(
+    monkeypatch,
+):
+    model = GraphReader(
+        clean_params=CleanParams(image_size=64),
+        encoder=EncoderConfig(name="resnet18", weights="none"),
+        head_channels=16,
+        target_bond_length=12.0,
+    )
+    assert model.reading_sizes == (96, 128)
+    # Read at 64 px, image 0 has 6 px bonds (it wants 128 px), image 1 has 12 px bonds (64 is
+    # right), image 2 9 px (wants 85: 96 is nearest); each read scales the bonds with the side.
+    at_64 = {0: 6.0, 1: 12.0, 2: 9.0}
+
+    def read(images):
+        side = images.shape[-1]
+        return [chain(at_64[int(i)] * side / 64, side) for i in images[:, 0, 0, 0]]
+
+    monkeypatch.setattr(model, "read", read)
+    images = {side: torch.arange(3, dtype=torch.uint8).view(3, 1, 1, 1).expand(3, 1, side, side)
+              for side in (64, 96, 128)}  # fmt: skip
+    graphs = model.read_at_scale(images[64], {96: images[96], 128: images[128]})
+    assert [graph.atoms[0].x * 2 for graph in graphs] == [128, 64, 96]  # the side each was read at
+    assert [graph.bond_length for graph in graphs] == [12.0, 12.0, 13.5]
+    assert model.read_at_scale(images[64]) == [chain(b, 64) for b in at_64.values()]
+    assert GraphReader(clean_params=CleanParams(image_size=64)).reading_sizes == ()

@@ -31,8 +31,15 @@ log = logging.getLogger(__name__)
 class LabelledImages(ImageFolderDataset):
     """The images of labelled rows, cleaned as for ``predict``, each with its label."""
 
-    def __init__(self, layout: Layout, rows: Sequence[Row], clean_params: CleanParams):
-        super().__init__([layout.image_path(row.image_id) for row in rows], clean_params)
+    def __init__(
+        self,
+        layout: Layout,
+        rows: Sequence[Row],
+        clean_params: CleanParams,
+        reading_sizes: Sequence[int] = (),
+    ):
+        paths = [layout.image_path(row.image_id) for row in rows]
+        super().__init__(paths, clean_params, reading_sizes)
         self.rows = list(rows)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
@@ -58,10 +65,14 @@ def shard_split(split_dir: Path, clean_params: CleanParams) -> ShardImages:
 
 
 def labelled_images(
-    images_dir: str | Path, clean_params: CleanParams, limit: int | None = None
+    images_dir: str | Path,
+    clean_params: CleanParams,
+    limit: int | None = None,
+    reading_sizes: Sequence[int] = (),
 ) -> Dataset:
     """The first ``limit`` labelled images (all when None) of a folder in either layout, or of
-    a shard split, ready for the model.
+    a shard split, ready for the model; images read from files are also cleaned at each of
+    ``reading_sizes`` (``ImageFolderDataset``), a shard split's only as they were stored.
 
     Raises:
         FileNotFoundError: ``images_dir`` is not a directory.
@@ -72,7 +83,7 @@ def labelled_images(
         images = shard_split(images_dir, clean_params)
         return Subset(images, range(min(limit or len(images), len(images))))
     layout, rows = read_labelled_rows(images_dir, limit)
-    return LabelledImages(layout, rows, clean_params)
+    return LabelledImages(layout, rows, clean_params, reading_sizes)
 
 
 def collate_labelled(samples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -152,7 +163,7 @@ def predict_labelled(
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
     loader = DataLoader(
-        labelled_images(images_dir, model.clean_params, limit),
+        labelled_images(images_dir, model.clean_params, limit, getattr(model, "reading_sizes", ())),
         batch_size=batch_size,
         num_workers=num_workers,
         collate_fn=collate_labelled,
@@ -160,7 +171,9 @@ def predict_labelled(
     samples = []
     with torch.inference_mode():
         for batch in tqdm(loader, desc="evaluating", unit="batch", disable=not progress):
-            candidates, _ = model.decode(batch["images"].to(device))
+            # The graph recogniser re-reads an image at the scale its bonds ask for.
+            rescaled = {"rescaled": batch["rescaled"]} if "rescaled" in batch else {}
+            candidates, _ = model.decode(batch["images"].to(device), **rescaled)
             for image_id, truth, error, beams in zip(
                 batch["image_ids"], batch["inchis"], batch["errors"], candidates, strict=True
             ):

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -115,31 +117,53 @@ def refuse_name_clashes(images: list[Path], folder: str | Path) -> None:
 
 
 class ImageFolderDataset(Dataset):
-    """Unlabelled images cleaned exactly as in training; unreadable ones are flagged, not fatal."""
+    """Unlabelled images cleaned exactly as in training; unreadable ones are flagged, not fatal.
 
-    def __init__(self, paths: list[Path], clean_params: CleanParams):
+    With ``reading_sizes``, each image is also cleaned from its file at each of those sides
+    (``rescaled``: side -> image), for a model that picks the scale it reads an image at.
+    """
+
+    def __init__(
+        self, paths: list[Path], clean_params: CleanParams, reading_sizes: Sequence[int] = ()
+    ):
         self.paths = paths
         self.clean_params = clean_params
+        self.reading_sizes = tuple(reading_sizes)
 
     def __len__(self) -> int:
         return len(self.paths)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         path = self.paths[index]
+        sizes = (self.clean_params.image_size, *self.reading_sizes)
         try:
-            image, error = clean(read_gray(path), self.clean_params), ""
+            gray, error = read_gray(path), ""
+            images = [
+                clean(gray, dataclasses.replace(self.clean_params, image_size=s)) for s in sizes
+            ]
         except ImageError as exc:
-            size = self.clean_params.image_size
-            image, error = np.full((size, size), 255, dtype=np.uint8), str(exc)
-        return {"image": torch.from_numpy(image), "image_id": path.stem, "error": error}
+            images, error = [np.full((s, s), 255, dtype=np.uint8) for s in sizes], str(exc)
+        sample = {"image": torch.from_numpy(images[0]), "image_id": path.stem, "error": error}
+        if self.reading_sizes:
+            sample["rescaled"] = {
+                size: torch.from_numpy(image)
+                for size, image in zip(self.reading_sizes, images[1:], strict=True)
+            }
+        return sample
 
 
 def collate_images(samples: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
+    batch = {
         "images": torch.stack([s["image"] for s in samples]).unsqueeze(1),
         "image_ids": [s["image_id"] for s in samples],
         "errors": [s["error"] for s in samples],
     }
+    if "rescaled" in samples[0]:  # (B, 1, side, side) per side
+        batch["rescaled"] = {
+            size: torch.stack([s["rescaled"][size] for s in samples]).unsqueeze(1)
+            for size in samples[0]["rescaled"]
+        }
+    return batch
 
 
 class InChIDataModule(L.LightningDataModule):
@@ -214,8 +238,8 @@ class InChIDataModule(L.LightningDataModule):
         if not images:
             raise ValueError(f"no images found in {self.predict_dir}")
         refuse_name_clashes(images, self.predict_dir)
-        clean_params = self.trainer.lightning_module.clean_params
-        return ImageFolderDataset(images, clean_params)
+        model = self.trainer.lightning_module
+        return ImageFolderDataset(images, model.clean_params, getattr(model, "reading_sizes", ()))
 
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
         dataset = self.datasets[split]

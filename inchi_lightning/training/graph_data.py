@@ -93,6 +93,20 @@ class GraphDataset(ShardImages):
         return image, graph.with_points(keypoints)
 
 
+def median_bond_length(shards: ShardSet, limit: int = 2000) -> float:
+    """The median of the drawings' median bond lengths, in the shards' pixels, over the first
+    ``limit`` annotated samples (0 when none is annotated)."""
+    lengths = []
+    for index in range(len(shards)):
+        if len(lengths) == limit:
+            break
+        if shards.has_graph(index):
+            graph = MolGraph.from_dict(shards.graph(index))
+            if graph.bonds:
+                lengths.append(graph.bond_length)
+    return float(np.median(lengths)) if lengths else 0.0
+
+
 def graph_targets(graphs: list[MolGraph]) -> GraphTargets:
     """The network's targets of a batch's annotations: centres, classes, ordered bonds."""
     points, atoms, charges, bonds = [], [], [], []

@@ -36,10 +36,13 @@ from inchi_lightning.network.graph import (
 )
 from inchi_lightning.overlay import draw_graph
 from inchi_lightning.training.checkpoints import plain_hyperparameters
+from inchi_lightning.training.graph_data import GraphDataset, median_bond_length
 from inchi_lightning.training.metrics import ExactMatch, LevenshteinDistance
 from inchi_lightning.training.module import as_dataclass, ink, stepped
 
 MATCH_RADIUS = 0.5  # a predicted atom matches a true one within this share of a bond length
+# Where ``read_at_scale`` may look, as shares of the trained side: 32 px apart at 192.
+READING_SCALES = (5 / 6, 7 / 6, 4 / 3, 3 / 2, 5 / 3, 11 / 6, 2.0)
 
 
 def network_config(encoder: EncoderConfig | None, **sizes: Any) -> GraphNetConfig:
@@ -88,7 +91,7 @@ def matched_counts(predicted: MolGraph, truth: MolGraph) -> dict[str, int]:
     p, t = torch.as_tensor(predicted.points), torch.as_tensor(truth.points)
     distance = torch.cdist(p, t)
     rows, cols = linear_sum_assignment(distance.numpy())
-    radius = MATCH_RADIUS * _bond_length(truth)
+    radius = MATCH_RADIUS * truth.bond_length
     match = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if distance[r, c] <= radius}
     counts["atom_tp"] = sum(
         predicted.atoms[r].symbol == truth.atoms[c].symbol
@@ -114,14 +117,6 @@ def _bond_key(begin: int, end: int, kind: str) -> tuple:
     )
 
 
-def _bond_length(graph: MolGraph) -> float:
-    points = torch.as_tensor(graph.points)
-    if graph.bonds:
-        lengths = [float((points[b.begin] - points[b.end]).norm()) for b in graph.bonds]
-        return float(torch.tensor(lengths).median())
-    return 8.0  # one-atom molecules: a few pixels
-
-
 class GraphReader(L.LightningModule):
     """The graph recogniser trained on drawings' own atoms and bonds; reads whole molecules.
 
@@ -137,6 +132,11 @@ class GraphReader(L.LightningModule):
         threshold: heatmap probability above which a peak is an atom.
         num_logged_samples: validation images shown in TensorBoard each validation, with the
             atoms and bonds read drawn over them, and their InChIs against the truth.
+        target_bond_length: the training drawings' median bond length in pixels of
+            ``clean_params.image_size`` (``median_bond_length``; a fit fills it in). ``predict``
+            and ``evaluate`` read an image file at the trained size first, then again at the
+            side of ``reading_sizes`` that brings its bonds nearest this length: real drawings
+            of large molecules come out smaller than any training drawing. 0: one size only.
     """
 
     def __init__(
@@ -151,6 +151,7 @@ class GraphReader(L.LightningModule):
         warmup_steps: int = 100,
         threshold: float = 0.3,
         num_logged_samples: int = 8,
+        target_bond_length: float = 0.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -193,10 +194,47 @@ class GraphReader(L.LightningModule):
         decoded = decode_graph(self.net, ink(images), threshold=self.hparams.threshold)
         return [graph_of(d) for d in decoded]
 
-    def decode(self, images: torch.Tensor) -> tuple[list[list[str]], torch.Tensor]:
+    @property
+    def reading_sizes(self) -> tuple[int, ...]:
+        """The other sides an image file is cleaned at for ``read_at_scale`` (none when
+        ``target_bond_length`` is 0): 5/6 to 2 times the trained size, multiples of 32."""
+        if not self.hparams.get("target_bond_length"):
+            return ()
+        side = self.clean_params.image_size
+        return tuple(sorted({32 * round(side * scale / 32) for scale in READING_SCALES} - {side}))
+
+    def read_at_scale(
+        self, images: torch.Tensor, rescaled: dict[int, torch.Tensor] | None = None
+    ) -> list[MolGraph]:
+        """``read``, then each image again from ``rescaled`` (side -> (B, 1, side, side), the
+        same images cleaned at ``reading_sizes``) where another side brings its median bond
+        nearer ``target_bond_length``. Each graph is in the pixels of the side it was read at."""
+        graphs = self.read(images)
+        if not rescaled or not self.hparams.get("target_bond_length"):
+            return graphs
+        side = self.clean_params.image_size
+        chosen = [self._reading_size(graph, [side, *rescaled]) for graph in graphs]
+        for size in set(chosen) - {side}:
+            rows = [i for i, s in enumerate(chosen) if s == size]
+            for row, graph in zip(
+                rows, self.read(rescaled[size][rows].to(self.device)), strict=True
+            ):
+                graphs[row] = graph
+        return graphs
+
+    def _reading_size(self, graph: MolGraph, sizes: list[int]) -> int:
+        if not graph.bonds:
+            return sizes[0]
+        wanted = sizes[0] * self.hparams.target_bond_length / graph.bond_length
+        return min(sizes, key=lambda size: abs(size - wanted))
+
+    def decode(
+        self, images: torch.Tensor, rescaled: dict[int, torch.Tensor] | None = None
+    ) -> tuple[list[list[str]], torch.Tensor]:
         """The InChI of each (B, 1, S, S) uint8 image as the only candidate ("" where RDKit
-        cannot build the molecule), and its (B, 1) confidence: the captioner's ``decode``."""
-        readings = [molecule_from_graph(graph) for graph in self.read(images)]
+        cannot build the molecule), and its (B, 1) confidence: the captioner's ``decode``
+        (``rescaled`` as for ``read_at_scale``)."""
+        readings = [molecule_from_graph(graph) for graph in self.read_at_scale(images, rescaled)]
         confidence = torch.tensor([[r.confidence] for r in readings], dtype=torch.float32)
         return [[r.inchi] for r in readings], confidence
 
@@ -267,9 +305,8 @@ class GraphReader(L.LightningModule):
     def predict_step(self, batch: dict[str, Any], batch_idx: int) -> list[dict[str, Any]]:
         """One ``{"image_id", "InChI", "confidence"}`` per image; unreadable ones get ``""``."""
         rows = []
-        for image_id, error, graph in zip(
-            batch["image_ids"], batch["errors"], self.read(batch["images"]), strict=True
-        ):
+        graphs = self.read_at_scale(batch["images"], batch.get("rescaled"))
+        for image_id, error, graph in zip(batch["image_ids"], batch["errors"], graphs, strict=True):
             reading = molecule_from_graph(graph)
             inchi, confidence = reading.inchi, reading.confidence
             if error:
@@ -278,6 +315,12 @@ class GraphReader(L.LightningModule):
         return rows
 
     # ---- optimisation -----------------------------------------------------------------------
+
+    def on_fit_start(self) -> None:
+        # The scale real drawings are read at follows the drawings this model learns from.
+        train = getattr(self.trainer.datamodule, "datasets", {}).get("train")
+        if not self.hparams.target_bond_length and isinstance(train, GraphDataset):
+            self.hparams.target_bond_length = median_bond_length(train.shards)
 
     def configure_optimizers(self) -> dict[str, Any]:
         hp = self.hparams
