@@ -39,8 +39,8 @@ test: $(STAMP)
 	$(PYTHON) -m pytest
 
 lint: $(STAMP)
-	ruff check inchi_lightning tests bench
-	ruff format --check inchi_lightning tests bench
+	ruff check inchi_lightning tests bench scripts
+	ruff format --check inchi_lightning tests bench scripts
 
 clean:
 	rm -rf .make data logs checkpoints/*/ submission.csv

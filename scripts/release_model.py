@@ -1,0 +1,56 @@
+"""Write a trained checkpoint as the model that ships with the package (or any release file).
+
+    python scripts/release_model.py checkpoints/graph-cpu/best.ckpt
+    python scripts/release_model.py RUN/last.ckpt --bond-length-from RUN/shards/train
+
+The release keeps the weights in fp16 and no optimiser or loop state
+(``checkpoints.release_checkpoint``), and is refused above 30 MB, the most a shipped model may
+take. ``--bond-length-from`` measures a graph recogniser's ``target_bond_length`` on the
+annotated shards it trained on, for a checkpoint whose fit did not record it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+import torch
+
+from inchi_lightning.shards import ShardSet
+from inchi_lightning.shipped import SHIPPED_MODEL
+from inchi_lightning.training.checkpoints import release_checkpoint
+from inchi_lightning.training.graph_data import median_bond_length
+
+MAX_BYTES = 30 * 2**20
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("--out", type=Path, default=SHIPPED_MODEL)
+    parser.add_argument("--bond-length-from", type=Path, help="a train split of annotated shards")
+    args = parser.parse_args(argv)
+    source = args.checkpoint
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.bond_length_from is not None:
+            checkpoint = torch.load(source, map_location="cpu", weights_only=True)
+            length = median_bond_length(ShardSet(args.bond_length_from))
+            checkpoint["hyper_parameters"]["target_bond_length"] = length
+            print(f"target_bond_length {length:.2f} px, from {args.bond_length_from}")
+            source = Path(scratch) / "measured.ckpt"
+            torch.save(checkpoint, source)
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        release = release_checkpoint(source, args.out)
+    size = release.stat().st_size
+    if size > MAX_BYTES:
+        release.unlink()
+        print(f"error: the release is {size / 2**20:.1f} MB, over 30 MB", file=sys.stderr)
+        return 2
+    print(f"wrote {release} ({size / 2**20:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
