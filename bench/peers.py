@@ -28,6 +28,7 @@ from inchi_lightning.chem import inchi_from_smiles
 from inchi_lightning.evaluation.labelled_set import predict_labelled, read_labelled_rows
 from inchi_lightning.evaluation.scoring import score_submission
 from inchi_lightning.labels_file import write_pairs
+from inchi_lightning.shipped import require_shipped_model
 
 OSRA_SECONDS = 120  # per image: OSRA can hang on a large scan
 
@@ -68,7 +69,9 @@ def run_osra(images_dir: Path, out: Path, workers: int) -> tuple[Path, float] | 
 def run_model(images_dir: Path, out: Path, ckpt_path: str | None, workers: int):
     """The model's submission, as ``evaluate`` predicts (first valid candidate, normalised)."""
     started = time.perf_counter()
-    samples = predict_labelled(ckpt_path, images_dir, num_workers=workers)
+    samples = predict_labelled(
+        ckpt_path or require_shipped_model(), images_dir, num_workers=workers
+    )
     seconds = time.perf_counter() - started
     submission = out / "model.csv"
     write_pairs(submission, [(s.image_id, s.predicted("final")) for s in samples])
