@@ -19,24 +19,32 @@ GRAPH_CONFIG = str(Path(__file__).parents[1] / "configs" / "graph-cpu.yaml")
 GRAPH_READER = "inchi_lightning.training.graph_module.GraphReader"
 
 
-def tiny_run_args(shards: Path, tmp_path: Path) -> list[str]:
-    """Overrides that shrink the quickstart config to seconds."""
+def tiny_common_args(config: str, shards: Path, tmp_path: Path) -> list[str]:
+    """The overrides every tiny run shares: its shards, no quickstart, logs and checkpoints in
+    ``tmp_path``, seconds of work."""
     return [
-        "--config", CONFIG,
+        "--config", config,
         "--data.shards", str(shards),
         "--data.quickstart", "null",
         "--data.batch_size", "8",
         "--data.num_workers", "0",
-        "--model.encoder.name", "resnet18",
-        "--model.decoder.hidden_dim", "64",
-        "--model.decoder.embed_dim", "32",
         "--trainer.max_time", "null",
-        "--trainer.max_epochs", "1",
-        "--trainer.limit_train_batches", "3",
         "--trainer.limit_val_batches", "2",
         "--trainer.enable_progress_bar", "false",
         "--trainer.logger.init_args.save_dir", str(tmp_path / "logs"),
         "--checkpoint.dirpath", str(tmp_path / "checkpoints"),
+    ]  # fmt: skip
+
+
+def tiny_run_args(shards: Path, tmp_path: Path) -> list[str]:
+    """Overrides that shrink the quickstart config to seconds."""
+    return [
+        *tiny_common_args(CONFIG, shards, tmp_path),
+        "--model.encoder.name", "resnet18",
+        "--model.decoder.hidden_dim", "64",
+        "--model.decoder.embed_dim", "32",
+        "--trainer.max_epochs", "1",
+        "--trainer.limit_train_batches", "3",
     ]  # fmt: skip
 
 
@@ -51,20 +59,11 @@ def trained(tiny_shards, tmp_path_factory) -> Path:
 def tiny_graph_args(shards: Path, tmp_path: Path) -> list[str]:
     """Overrides that shrink the graph recogniser's CPU recipe to seconds."""
     return [
-        "--config", GRAPH_CONFIG,
-        "--data.shards", str(shards),
-        "--data.quickstart", "null",
-        "--data.batch_size", "8",
-        "--data.num_workers", "0",
+        *tiny_common_args(GRAPH_CONFIG, shards, tmp_path),
         "--model.head_channels", "16",
         "--model.num_logged_samples", "3",
-        "--trainer.max_time", "null",
         "--trainer.max_steps", "4",
         "--trainer.val_check_interval", "2",
-        "--trainer.limit_val_batches", "2",
-        "--trainer.enable_progress_bar", "false",
-        "--trainer.logger.init_args.save_dir", str(tmp_path / "logs"),
-        "--checkpoint.dirpath", str(tmp_path / "checkpoints"),
     ]  # fmt: skip
 
 
@@ -109,16 +108,22 @@ def test_validate_prints_metrics(trained, tiny_shards, capsys):
     assert "val/levenshtein" in capsys.readouterr().out
 
 
+def folder_with_a_broken_image(raw: Path, tmp_path: Path) -> tuple[Path, list[Path]]:
+    """``tmp_path/images``: three of ``raw``'s drawings and a truncated ``broken.png``."""
+    images = tmp_path / "images"
+    images.mkdir()
+    sources = sorted((raw / "train").rglob("*.png"))[:3]
+    for source in sources:
+        shutil.copy(source, images / source.name)
+    (images / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    return images, sources
+
+
 def test_checkpoint_alone_predicts_every_image_and_survives_bad_ones(
     trained, tiny_raw, tmp_path, monkeypatch, capsys, caplog
 ):
     monkeypatch.chdir(tmp_path)  # no config: nothing may depend on the working directory
-    images = tmp_path / "images"
-    images.mkdir()
-    sources = sorted((tiny_raw / "train").rglob("*.png"))[:3]
-    for source in sources:
-        shutil.copy(source, images / source.name)
-    (images / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    images, sources = folder_with_a_broken_image(tiny_raw, tmp_path)
     (images / "notes.txt").write_text("not an image")
     output = tmp_path / "submission.csv"
 
@@ -357,12 +362,7 @@ def test_a_graph_checkpoint_alone_predicts_and_evaluates(
 ):
     ckpt = str(graph_trained / "checkpoints" / "last.ckpt")
     monkeypatch.chdir(tmp_path)  # no config: the checkpoint says which model it holds
-    images = tmp_path / "images"
-    images.mkdir()
-    sources = sorted((tiny_raw / "train").rglob("*.png"))[:3]
-    for source in sources:
-        shutil.copy(source, images / source.name)
-    (images / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    images, sources = folder_with_a_broken_image(tiny_raw, tmp_path)
     output = tmp_path / "submission.csv"
     assert main(["predict", "--ckpt_path", ckpt, "--data.predict_dir", str(images),
                  "--data.num_workers", "0", "--trainer.logger", "false",

@@ -123,10 +123,8 @@ def load_reader(ckpt_path: str | Path) -> InChICaptioner | GraphReader:
         FileNotFoundError: no file at ``ckpt_path``.
         ValueError: the file is not a checkpoint of this project's models.
     """
-    check_checkpoint(ckpt_path)  # the same one-line refusals as fit/validate/test/predict
-    hparams = torch.load(ckpt_path, map_location="cpu", weights_only=True, mmap=True)[
-        "hyper_parameters"
-    ]
+    # The same one-line refusals as fit/validate/test/predict, and the class the file names.
+    hparams = check_checkpoint(ckpt_path)
     reader = READERS.get(model_class_path(hparams))
     if reader is None:
         raise ValueError(f"{ckpt_path} holds {model_class_path(hparams)}, which reads no images")

@@ -72,8 +72,9 @@ def checkpoint_to_load(ckpt_path: str | None, dirpath: str | None) -> Path | Non
     return Path(ckpt_path)
 
 
-def check_checkpoint(path: str | Path) -> None:
-    """Refuse, with a one-line error, any file that is not a readable inchi_lightning checkpoint.
+def check_checkpoint(path: str | Path) -> dict:
+    """Refuse, with a one-line error, any file that is not a readable inchi_lightning checkpoint;
+    return its hyperparameters.
 
     Raises:
         FileNotFoundError: no such file.
@@ -103,6 +104,7 @@ def check_checkpoint(path: str | Path) -> None:
         raise ValueError(f"{not_ours}: its hyperparameters name no inchi_lightning model")
     if model_class_path(hparams) == CAPTIONER_CLASS_PATH and not hparams.get("vocabulary"):
         raise ValueError(f"{not_ours}: its hyperparameters have no InChI vocabulary")
+    return hparams
 
 
 PACKAGE = "inchi_lightning"
