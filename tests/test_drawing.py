@@ -86,7 +86,7 @@ def test_random_patent_style_is_seeded_upright_and_large() -> None:
         assert 30 <= style.bond_length <= 60
         assert style.font_size >= 12 and style.font_size >= 0.35 * style.bond_length
         assert style.abbreviation_set in drawing.ABBREVIATION_SETS
-    for flag in ("abbreviate", "explicit_methyl", "label_chain_carbons"):
+    for flag in ("abbreviate", "explicit_methyl", "label_chain_carbons", "aromatic_circles"):
         assert 0 < sum(getattr(style, flag) for style in styles) < len(styles)
     assert {style.font for style in styles} == set(drawing.PATENT_FONTS)
 
@@ -98,15 +98,50 @@ def _stroke_width(image: np.ndarray) -> float:
     return 2.0 * int(ink.sum()) / sum(cv2.arcLength(contour, True) for contour in contours)
 
 
-def test_patent_drawings_have_thicker_strokes_than_bms_ones() -> None:
+def test_patent_strokes_span_the_thin_lines_of_patents_against_their_bonds() -> None:
     mol = _mol("CC(=O)Oc1ccccc1C(=O)O")
+    shares = []
+    for seed in range(12):
+        style = drawing.fit_canvas(mol, drawing.random_style(np.random.default_rng(seed), "patent"))
+        shares.append(_stroke_width(drawing.draw(mol, style)) / style.bond_length)
+    assert 0.015 < min(shares) < 0.035  # uspto-300's lines are ~3% of a bond wide
+    assert max(shares) < 0.08
 
-    def mean_width(kind: str) -> float:
-        styles = [drawing.random_style(np.random.default_rng(seed), kind) for seed in range(8)]
-        images = [drawing.draw(mol, drawing.fit_canvas(mol, style)) for style in styles]
-        return float(np.mean([_stroke_width(image) for image in images]))
 
-    assert mean_width("patent") > 1.4 * mean_width("bms")
+def test_benzene_like_rings_are_circled_and_their_bonds_read_aromatic() -> None:
+    from inchi_lightning.graph_chem import molecule_from_graph
+
+    cases = {  # SMILES: rings circled
+        "Oc1ccc2ccccc2c1C(=O)O": 2,  # naphthalene: both rings
+        "c1ccc2[nH]ccc2c1": 1,  # indole: the benzene ring only, the pyrrole keeps its lines
+        "O=c1ccc2ccccc2[nH]1": 1,  # 2-quinolinone: the ring with C=O keeps its lines
+        "Cc1ccncc1": 1,  # pyridine
+        "C1CCCCC1": 0,
+    }
+    for smiles, rings in cases.items():
+        style = drawing.DrawStyle(width=300, height=300, aromatic_circles=True)
+        circled = drawing.draw_with_graph(_mol(smiles), style)
+        plain = drawing.draw_with_graph(_mol(smiles), drawing.DrawStyle(width=300, height=300))
+        kinds = [bond.kind for bond in circled.graph.bonds]
+        assert kinds.count("aromatic") == {0: 0, 1: 6, 2: 11}[rings], smiles
+        assert "aromatic" not in [bond.kind for bond in plain.graph.bonds]
+        assert np.allclose(circled.graph.points, plain.graph.points)
+        if rings:  # a circle has ink at the ring's middle where single lines have none
+            assert (circled.image < 128).sum() != (plain.image < 128).sum()
+        assert molecule_from_graph(circled.graph).inchi == chem.inchi_from_smiles(smiles)
+
+
+def test_circles_lie_inside_their_rings() -> None:
+    style = drawing.DrawStyle(width=300, height=300, aromatic_circles=True)
+    drawn = drawing.draw_with_graph(_mol("c1ccccc1"), style)
+    centre = drawn.graph.points.mean(axis=0)
+    inner = 0.866 * drawn.graph.bond_length  # a regular hexagon's inner radius
+    ys, xs = np.nonzero(drawn.image < 128)
+    distance = np.hypot(xs - centre[0], ys - centre[1])
+    ring_ink = distance[distance < 0.9 * inner]
+    assert len(ring_ink) > 0
+    expected = style.aromatic_circle_size * inner
+    assert abs(float(np.median(ring_ink)) - expected) < 2.0
 
 
 def _labels(mol: Chem.Mol) -> list[str]:

@@ -18,9 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
             "Draw a synthetic BMS-style dataset with RDKit: skeletal formulas in random\n"
             "styles, then binarised, specked, broken and sometimes turned 90 degrees like\n"
             "the scans of Kaggle's 'BMS Molecular Translation' set. With --patent-fraction,\n"
-            "that share of the images is drawn like clean patent drawings instead: thicker\n"
-            "lines, larger fonts, groups written as text (OCH3, COOH, Ph, ...), upright, no\n"
-            "specks."
+            "that share of the images is drawn like clean patent drawings instead: longer\n"
+            "bonds, larger fonts, groups written as text (OCH3, COOH, Ph, ...), benzene\n"
+            "rings as circles in some, upright, no specks."
         ),
         epilog=(
             "writes:\n"

@@ -1,8 +1,8 @@
 """Synthetic datasets: RDKit drawings with scan damage, in the Kaggle BMS layout.
 
 Each image is drawn in the BMS scan style (thin lines, specks, any orientation) or, for a chosen
-fraction (``patent_fraction``), in a clean patent style (thicker lines, larger fonts, text
-groups, upright, no specks); see drawing.py.
+fraction (``patent_fraction``), in a clean patent style (longer bonds, larger fonts, text
+groups, circled benzene rings, upright, no specks); see drawing.py.
 
     OUT/train_labels.csv                     image_id,InChI (Kaggle's header and quoting)
     OUT/train/<id[0]>/<id[1]>/<id[2]>/<image_id>.png    1-bit PNG, black ink on white
