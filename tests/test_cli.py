@@ -64,6 +64,7 @@ def tiny_graph_args(shards: Path, tmp_path: Path) -> list[str]:
         "--model.num_logged_samples", "3",
         "--trainer.max_steps", "4",
         "--trainer.val_check_interval", "2",
+        "--trainer.log_every_n_steps", "1",
     ]  # fmt: skip
 
 
@@ -342,7 +343,7 @@ def test_the_graph_config_fits_and_its_checkpoint_names_its_model(graph_trained)
     assert "vocabulary" not in hparams
 
 
-def test_graph_validation_logs_each_part_and_draws_what_it_read(graph_trained):
+def test_graph_fit_logs_its_rate_each_part_and_draws_what_it_read(graph_trained):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     (events,) = (graph_trained / "logs").rglob("events.out.tfevents.*")
@@ -352,6 +353,7 @@ def test_graph_validation_logs_each_part_and_draws_what_it_read(graph_trained):
     for part in ("atom", "bond"):
         assert {f"val/{part}_precision", f"val/{part}_recall"} <= scalars
     assert {"val/exact_match", "val/levenshtein", "val/loss_heatmap", "val/loss_bond"} <= scalars
+    assert "train/images_per_s" in scalars  # as the captioner logs it
     overlays = accumulator.Images("val/graphs")
     assert [event.step for event in overlays][-2:] == [2, 4]
     assert overlays[-1].width == TINY_IMAGE_SIZE * 3  # three samples, side by side in a grid

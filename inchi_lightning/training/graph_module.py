@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import lightning as L
 import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
@@ -38,7 +37,7 @@ from inchi_lightning.overlay import draw_graph
 from inchi_lightning.training.checkpoints import plain_hyperparameters
 from inchi_lightning.training.graph_data import GraphDataset, median_bond_length
 from inchi_lightning.training.metrics import ExactMatch, LevenshteinDistance
-from inchi_lightning.training.module import as_dataclass, ink, stepped
+from inchi_lightning.training.module import TrainingRate, as_dataclass, ink, stepped
 
 MATCH_RADIUS = 0.5  # a predicted atom matches a true one within this share of a bond length
 # Where ``read_at_scale`` may look, as shares of the trained side: 32 px apart at 192.
@@ -117,7 +116,7 @@ def _bond_key(begin: int, end: int, kind: str) -> tuple:
     )
 
 
-class GraphReader(L.LightningModule):
+class GraphReader(TrainingRate):
     """The graph recogniser trained on drawings' own atoms and bonds; reads whole molecules.
 
     Args:

@@ -33,7 +33,27 @@ def ink(images: torch.Tensor) -> torch.Tensor:
     return 1.0 - images.float() / 255.0
 
 
-class InChICaptioner(L.LightningModule):
+class TrainingRate(L.LightningModule):
+    """Logs ``train/images_per_s``: images over the time from one training batch's end to the
+    next, data loading included (what a user waits for), validation left out."""
+
+    _last_batch_end: float | None = None
+
+    def on_train_batch_end(self, outputs: Any, batch: dict[str, Any], batch_idx: int) -> None:
+        now = time.perf_counter()
+        if self._last_batch_end is not None:
+            rate = len(batch["image_ids"]) / (now - self._last_batch_end)
+            self.log("train/images_per_s", rate, prog_bar=True, on_step=True, on_epoch=False)
+        self._last_batch_end = now
+
+    def on_train_epoch_start(self) -> None:
+        self._last_batch_end = None
+
+    def on_validation_end(self) -> None:
+        self._last_batch_end = None
+
+
+class InChICaptioner(TrainingRate):
     """A ResNet encoder and an LSTM decoder trained to write the InChI of a drawing.
 
     Args:
@@ -94,7 +114,6 @@ class InChICaptioner(L.LightningModule):
         self.val_exact_match, self.test_exact_match = ExactMatch(), ExactMatch()
         self.val_levenshtein_best = MinMetric()
         self._logged_samples: list[tuple[str, str, str]] = []
-        self._last_batch_end: float | None = None
 
     @property
     def vocabulary(self) -> list[str]:
@@ -117,17 +136,6 @@ class InChICaptioner(L.LightningModule):
         batch_size = len(batch["image_ids"])
         self.log("train/loss", loss, prog_bar=True, batch_size=batch_size)
         return loss
-
-    def on_train_batch_end(self, outputs: Any, batch: dict[str, Any], batch_idx: int) -> None:
-        # Time between batch ends includes data loading: what a user waits for.
-        now = time.perf_counter()
-        if self._last_batch_end is not None:
-            rate = len(batch["image_ids"]) / (now - self._last_batch_end)
-            self.log("train/images_per_s", rate, prog_bar=True, on_step=True, on_epoch=False)
-        self._last_batch_end = now
-
-    def on_train_epoch_start(self) -> None:
-        self._last_batch_end = None
 
     # ---- evaluation -------------------------------------------------------------------------
 
