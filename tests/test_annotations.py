@@ -63,7 +63,7 @@ def _radii(smiles: str, index: int, graph: MolGraph) -> np.ndarray:
     labels, carbons written out as CH3 in the styles that write them) inside their first
     glyph, whose middle may be the hole of an O.
     """
-    style, _, _ = synth._recipe(chem.mol_from_smiles(smiles), SEED, index, _fraction(index))
+    style, *_ = synth._recipe(chem.mol_from_smiles(smiles), SEED, index, _fraction(index))
     text = max(BARE_ATOM_RADIUS, TEXT_RADIUS * style.font_size)
     carbons_written = style.explicit_methyl or style.label_chain_carbons
     radii = [

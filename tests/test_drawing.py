@@ -181,9 +181,9 @@ def test_chain_carbons_are_written_out_with_their_hydrogens() -> None:
 
 
 def test_fonts_missing_from_rdkit_and_the_system_fall_back_to_the_built_in_one() -> None:
-    assert drawing._font_path(None) is None
-    assert drawing._font_path("Telex-Regular.ttf").is_file()
-    assert drawing._font_path("NoSuchFont-Regular.ttf") is None
+    assert drawing.font_path(None) is None
+    assert drawing.font_path("Telex-Regular.ttf").is_file()
+    assert drawing.font_path("NoSuchFont-Regular.ttf") is None
     mol = _mol("CCO")
     missing = drawing.DrawStyle(font="NoSuchFont-Regular.ttf")
     assert np.array_equal(drawing.draw(mol, missing), drawing.draw(mol, drawing.DrawStyle()))

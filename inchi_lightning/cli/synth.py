@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
             "the scans of Kaggle's 'BMS Molecular Translation' set. With --patent-fraction,\n"
             "that share of the images is drawn like clean patent drawings instead: longer\n"
             "bonds, larger fonts, groups written as text (OCH3, COOH, Ph, ...), benzene\n"
-            "rings as circles in some, upright, no specks."
+            "rings as circles in some, compound numbers beside some, upright, no specks."
         ),
         epilog=(
             "writes:\n"

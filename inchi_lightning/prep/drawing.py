@@ -268,13 +268,13 @@ def _drawing_options(drawer: rdMolDraw2D.MolDraw2D, style: DrawStyle) -> None:
     options.multipleBondOffset = style.multiple_bond_offset
     options.additionalAtomLabelPadding = style.additional_atom_label_padding
     options.explicitMethyl = style.explicit_methyl
-    font = _font_path(style.font)
+    font = font_path(style.font)
     if font is not None:
         options.fontFile = str(font)
 
 
 @functools.cache
-def _font_path(name: str | None) -> Path | None:
+def font_path(name: str | None) -> Path | None:
     """The file of font ``name``: RDKit's fonts first, then the system's; None: built-in."""
     if name is None:
         return None

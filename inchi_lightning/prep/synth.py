@@ -42,7 +42,7 @@ from tqdm import tqdm
 from inchi_lightning import chem
 from inchi_lightning.files import temporaries, write_atomically
 from inchi_lightning.labels_file import read_pairs, write_pairs
-from inchi_lightning.prep import annotations, drawing
+from inchi_lightning.prep import annotations, captions, drawing
 from inchi_lightning.prep.damage import (
     Damage,
     apply_damage_with_transform,
@@ -66,6 +66,9 @@ _ORDER_STREAM = 0
 _BRICS_STREAM = 1
 _IMAGE_STREAM = 2
 _STYLE_KIND_STREAM = 3  # its own stream: a patent fraction of 0 leaves every other draw as it was
+
+# Patent drawings that carry a compound number or name beside the molecule (captions.py).
+CAPTIONED_FRACTION = 0.15
 
 _INCHI_CHUNK = 256  # SMILES per planning task
 _DRAW_CHUNK = 16  # images per drawing task
@@ -107,21 +110,29 @@ def render_annotated(
     mol = chem.mol_from_smiles(smiles)
     if mol is None:
         raise ValueError(f"RDKit cannot parse {smiles}")
-    style, damage, rng = _recipe(mol, seed, index, patent_fraction)
+    style, damage, caption, rng = _recipe(mol, seed, index, patent_fraction)
     drawn = drawing.draw_with_graph(mol, style)
+    if caption is not None:
+        text, side = caption
+        font = drawing.font_path(style.font)
+        drawn = captions.add_caption(drawn, text, font, style.font_size, side)
     image, matrix = apply_damage_with_transform(drawn.image, damage, rng)
     return drawn.transformed(image, matrix)
 
 
 def _recipe(
     mol: Chem.Mol, seed: int, index: int, patent_fraction: float
-) -> tuple[drawing.DrawStyle, Damage, np.random.Generator]:
-    """How plan entry ``index`` is drawn and damaged, and the generator the damage goes on with."""
+) -> tuple[drawing.DrawStyle, Damage, tuple[str, str] | None, np.random.Generator]:
+    """How plan entry ``index`` is drawn and damaged, its caption (text, side) if it has one,
+    and the generator the damage goes on with."""
     kind = style_kind(seed, index, patent_fraction)
     rng = np.random.default_rng([seed, _IMAGE_STREAM, index])
     style = drawing.fit_canvas(mol, drawing.random_style(rng, kind))
     damage = random_damage(rng) if kind == "bms" else random_patent_damage(rng)
-    return style, damage, rng
+    caption = None  # BMS scans have none: their draws stay as they were
+    if kind == "patent" and rng.random() < CAPTIONED_FRACTION:
+        caption = (captions.random_caption(rng), captions.SIDES[int(rng.integers(4))])
+    return style, damage, caption, rng
 
 
 # ---------------------------------------------------------------------------------------------
