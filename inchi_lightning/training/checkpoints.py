@@ -14,6 +14,7 @@ from pathlib import Path
 import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.trainer.states import TrainerFn
 
 from inchi_lightning.files import atomic_path
 
@@ -25,9 +26,13 @@ LIGHTNING_CKPT_KEYWORDS = ("last", "best", "hpc")
 class LastCheckpoint(ModelCheckpoint):
     """``last.ckpt``: the latest training state, which ``fit --ckpt_path last`` resumes from.
 
-    Rewritten after every validation, or every ``every_n_train_steps`` optimizer steps when that
-    is set (then an interrupted long epoch loses at most that many steps), and once more when
-    training ends between two saves (``max_steps``, ``max_time``).
+    Rewritten after every validation, and every ``every_n_train_steps`` optimizer steps when
+    that is set (then an interrupted long epoch loses at most that many steps), and once more
+    when training ends between two saves (``max_steps``, ``max_time``). The save after a
+    validation comes after the best checkpoint's verdict on it (checkpoint callbacks run in the
+    order given, the CLI's best one first), so the file always knows the best score so far: one
+    saved only at the step before, resumed, would hold an older best, and the first validation
+    after the resume would replace ``best.ckpt`` by any model better than that.
 
     Args:
         dirpath: the directory; the CLI links it to ``checkpoint.dirpath``.
@@ -45,6 +50,15 @@ class LastCheckpoint(ModelCheckpoint):
             enable_version_counter=False,
             every_n_train_steps=every_n_train_steps or None,
         )
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self._every_n_train_steps:
+            super().on_validation_end(trainer, pl_module)
+            return
+        # Even at a step saved already: the state of the other callbacks has moved since.
+        fitting = trainer.state.fn == TrainerFn.FITTING
+        if fitting and not trainer.sanity_checking and not trainer.fast_dev_run:
+            self._save_topk_checkpoint(trainer, self._monitor_candidates(trainer))
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_end(trainer, pl_module)
