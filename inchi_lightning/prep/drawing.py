@@ -162,7 +162,7 @@ def _random_bms_style(rng: np.random.Generator) -> DrawStyle:
 
 
 def _random_patent_style(rng: np.random.Generator) -> DrawStyle:
-    """Thicker lines, larger labels, upright: the ranges of clean patent drawings (USPTO).
+    """Long bonds, larger labels, upright: the ranges of clean patent drawings (USPTO).
 
     Bonds of 30-60 px give drawings of roughly 300-1000 px, as patent images are; labels are
     about half a bond high, as in patents, against about a third in the BMS scans. Lines are

@@ -131,7 +131,8 @@ def _recipe(
     damage = random_damage(rng) if kind == "bms" else random_patent_damage(rng)
     caption = None  # BMS scans have none: their draws stay as they were
     if kind == "patent" and rng.random() < CAPTIONED_FRACTION:
-        caption = (captions.random_caption(rng), captions.SIDES[int(rng.integers(4))])
+        text = captions.random_caption(rng)  # before the side: the draws keep their order
+        caption = (text, captions.SIDES[int(rng.integers(len(captions.SIDES)))])
     return style, damage, caption, rng
 
 
