@@ -50,10 +50,18 @@ STYLE_KINDS: tuple[str, ...] = ("bms", "patent")
 # Fonts shipped in RDConfig.RDDataDir/Fonts that look like the BMS scans; None is RDKit's
 # built-in font. Amadeus and Comic Neue are left out: their glyphs look nothing like BMS scans.
 FONTS = (None, "Telex-Regular.ttf")
-# Patent drawings are mostly set in a Times-like serif. DejaVu Serif is not part of RDKit: it is
-# looked up among the system fonts, and RDKit's built-in font stands in where it is missing, so
+# Patent drawings are mostly set in Times or Arial. Nimbus Roman and Nimbus Sans (URW's metric
+# clones of them, Debian's fonts-urw-base35) and DejaVu Serif are not part of RDKit: they are
+# looked up among the system fonts, and RDKit's built-in font stands in where one is missing, so
 # the random choices (and the label) never depend on the machine, only the glyphs do.
-PATENT_FONTS = (None, "Telex-Regular.ttf", "DejaVuSerif.ttf", "DejaVuSerif.ttf")
+PATENT_FONTS = (
+    None,
+    "Telex-Regular.ttf",
+    "DejaVuSerif.ttf",
+    "NimbusRoman-Regular.otf",
+    "NimbusRoman-Regular.otf",
+    "NimbusSans-Regular.otf",
+)
 _SYSTEM_FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 
 # Text groups of patent drawings, in RDKit's abbreviation format (label, SMARTS with the
