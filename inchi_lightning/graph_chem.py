@@ -241,8 +241,8 @@ class GraphReading:
             right only if every one of its parts is, so its weakest part bounds it; a product
             would fall with the molecule's size however sure each part is.
         repairs: what was changed to make RDKit accept the graph, in order. Atom numbers are
-            the graph's at that step: unbonded "*" atoms dropped first, group labels then
-            written out (a group's further atoms numbered after the graph's own).
+            the graph's at that step: unbonded "*" atoms and carbons dropped first, group
+            labels then written out (a group's further atoms numbered after the graph's own).
     """
 
     inchi: str
@@ -255,7 +255,7 @@ class GraphReading:
 def molecule_from_graph(graph: MolGraph) -> GraphReading:
     """The standard InChI and SMILES ``graph`` draws, repaired where RDKit rejects it."""
     repairs: list[str] = []
-    graph = _without_lone_unknowns(graph, repairs)
+    graph = _without_stray_atoms(graph, repairs)
     if not graph.atoms:
         return GraphReading("", "", False, 0.0, tuple(repairs))
     if any(atom.symbol == UNKNOWN_SYMBOL for atom in graph.atoms):
@@ -282,17 +282,28 @@ def _confidence(graph: MolGraph) -> float:
     return min(scores, default=1.0)
 
 
-def _without_lone_unknowns(graph: MolGraph, repairs: list[str]) -> MolGraph:
-    """``graph`` less its unbonded atoms of class "*": specks read as atoms, most likely."""
-    bonded = {index for bond in graph.bonds for index in (bond.begin, bond.end)}
-    lone = [
+def _without_stray_atoms(graph: MolGraph, repairs: list[str]) -> MolGraph:
+    """``graph`` less its unbonded atoms of class "*" and its unbonded carbons, unless a carbon
+    is all there is: specks and stray text read as atoms, most likely. A skeletal drawing never
+    shows a carbon without a line to it (methane is written CH4, and read as one atom).
+    """
+    bonded = {index for bond in graph.bonds for index in bond.pair}
+    unknown = {
         index
         for index, atom in enumerate(graph.atoms)
         if atom.symbol == UNKNOWN_SYMBOL and index not in bonded
-    ]
-    for index in lone:
-        repairs.append(f"dropped unbonded unknown atom {index}")
-    return _without_atoms(graph, set(lone))
+    }
+    carbons = {
+        index
+        for index, atom in enumerate(graph.atoms)
+        if atom.symbol == "C" and index not in bonded
+    }
+    if len(carbons) == len(graph.atoms) - len(unknown) == 1:
+        carbons = set()
+    for index in sorted(unknown | carbons):
+        kind = "unknown" if index in unknown else "carbon"
+        repairs.append(f"dropped unbonded {kind} atom {index}")
+    return _without_atoms(graph, unknown | carbons)
 
 
 def _without_orphans(before: MolGraph, after: MolGraph, repairs: list[str]) -> MolGraph:

@@ -245,6 +245,18 @@ def test_unknown_atoms_give_up_or_go() -> None:
     assert molecule_from_graph(MolGraph()).inchi == ""
 
 
+def test_unbonded_carbons_are_stray_marks_unless_alone() -> None:
+    ethanol = [(0, 0, "C"), (30, 0, "C"), (60, 0, "O")]
+    graph = chain([*ethanol, (200, 90, "C"), (250, 90, "N")], [(0, 1, "single"), (1, 2, "single")])
+    reading = molecule_from_graph(graph)
+    # The lone nitrogen is kept (ammonia drawn as NH3 is a fragment), the lone carbon is not.
+    assert reading.inchi == inchi_of("CCO.N")
+    assert reading.repairs == ("dropped unbonded carbon atom 3",)
+    methane = molecule_from_graph(chain([(0, 0, "C"), (40, 0, "*")], []))
+    assert methane.inchi == inchi_of("C")
+    assert methane.repairs == ("dropped unbonded unknown atom 1",)
+
+
 def test_a_bond_to_a_missing_atom_is_refused_when_the_graph_is_built() -> None:
     with pytest.raises(ValueError, match="atom 5"):
         chain([(0, 0, "C"), (30, 0, "C")], [(0, 5, "single")])
