@@ -34,6 +34,7 @@ from inchi_lightning.network.graph import (
     decode_graph,
 )
 from inchi_lightning.overlay import draw_graph
+from inchi_lightning.training.appended_classes import grow_appended_classes
 from inchi_lightning.training.checkpoints import plain_hyperparameters
 from inchi_lightning.training.graph_data import GraphDataset, median_bond_length
 from inchi_lightning.training.metrics import ExactMatch, LevenshteinDistance
@@ -328,3 +329,8 @@ class GraphReader(TrainingRate):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         plain_hyperparameters(checkpoint, self)
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # A checkpoint from before group labels were appended (molgraph) still loads, and reads
+        # as it did; a fit resumed from it learns the new labels.
+        grow_appended_classes(checkpoint, self, ["net.atom_head"])
