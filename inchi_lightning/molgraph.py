@@ -64,6 +64,9 @@ GROUP_LABELS: tuple[str, ...] = (
     *("nPr", "iPr", "nBu", "iBu", "iPent", "nPent", "nHex", "nHept", "nOct", "nNon", "nDec"),
     *("OiBu", "NCF3", "CCl3", "NC", "N(OH)CH3", "NO", "SO3H", "OAc", "NHAc", "Ac", "CHO"),
     *("NMe", "SMe", "COO-"),
+    # patent text groups added later to drawing.py's sets (uspto-300 writes Et2N, N(CH3)2, ...)
+    *("NMe2", "NEt2", "N(CH3)2", "N(C2H5)2", "NHCH3", "CH2OH", "CONH2", "SO2NH2", "SO2CH3"),
+    *("SO2Me", "COCH3", "SCH3", "OCHF2", "C2H5", "NHBoc", "Bn", "OBn", "OPh"),
 )
 
 ATOM_SYMBOLS: tuple[str, ...] = (UNKNOWN_SYMBOL, *ELEMENTS, *GROUP_LABELS)

@@ -69,6 +69,7 @@ _SYSTEM_FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 # Earlier lines win where two match. "formula" writes groups out, "short" uses the usual names.
 _PATENT_ABBREVIATIONS = {
     "formula": """
+        NHBoc *[NH]C(=O)OC(C)(C)C NHBoc BocHN
         Boc *C(=O)OC(C)(C)C Boc Boc
         COOCH3 *C(=O)O[CH3] COOCH<sub>3</sub> H<sub>3</sub>COOC
         COOC2H5 *C(=O)O[CH2][CH3] COOC<sub>2</sub>H<sub>5</sub> H<sub>5</sub>C<sub>2</sub>OOC
@@ -78,10 +79,22 @@ _PATENT_ABBREVIATIONS = {
         OCH3 *O[CH3] OCH<sub>3</sub> H<sub>3</sub>CO
         OC2H5 *O[CH2][CH3] OC<sub>2</sub>H<sub>5</sub> H<sub>5</sub>C<sub>2</sub>O
         NO2 *[N+](=O)[O-] NO<sub>2</sub> O<sub>2</sub>N
+        SO2NH2 *S(=O)(=O)[NH2] SO<sub>2</sub>NH<sub>2</sub> H<sub>2</sub>NO<sub>2</sub>S
+        SO2CH3 *S(=O)(=O)[CH3] SO<sub>2</sub>CH<sub>3</sub> H<sub>3</sub>CO<sub>2</sub>S
+        CONH2 *C(=O)[NH2] CONH<sub>2</sub> H<sub>2</sub>NOC
+        COCH3 *C(=O)[CH3] COCH<sub>3</sub> H<sub>3</sub>COC
+        OCHF2 *O[CH](F)F OCHF<sub>2</sub> F<sub>2</sub>HCO
+        N(C2H5)2 *N([CH2][CH3])[CH2][CH3] N(C<sub>2</sub>H<sub>5</sub>)<sub>2</sub> (H<sub>5</sub>C<sub>2</sub>)<sub>2</sub>N
+        N(CH3)2 *N([CH3])[CH3] N(CH<sub>3</sub>)<sub>2</sub> (H<sub>3</sub>C)<sub>2</sub>N
+        NHCH3 *[NH][CH3] NHCH<sub>3</sub> H<sub>3</sub>CHN
+        SCH3 *S[CH3] SCH<sub>3</sub> H<sub>3</sub>CS
+        CH2OH *[CH2][OH] CH<sub>2</sub>OH HOH<sub>2</sub>C
+        C2H5 *[CH2][CH3] C<sub>2</sub>H<sub>5</sub> H<sub>5</sub>C<sub>2</sub>
         CN *C#N CN NC
         Ph *c1ccccc1 Ph Ph
-    """,
+    """,  # noqa: E501 (one abbreviation per line: N(C2H5)2's spelt-out text is long)
     "short": """
+        NHBoc *[NH]C(=O)OC(C)(C)C NHBoc BocHN
         Boc *C(=O)OC(C)(C)C Boc Boc
         CO2Me *C(=O)O[CH3] CO<sub>2</sub>Me MeO<sub>2</sub>C
         CO2Et *C(=O)O[CH2][CH3] CO<sub>2</sub>Et EtO<sub>2</sub>C
@@ -89,6 +102,12 @@ _PATENT_ABBREVIATIONS = {
         CF3 *C(F)(F)F CF<sub>3</sub> F<sub>3</sub>C
         OMe *O[CH3] OMe MeO
         OEt *O[CH2][CH3] OEt EtO
+        SO2Me *S(=O)(=O)[CH3] SO<sub>2</sub>Me MeO<sub>2</sub>S
+        NEt2 *N([CH2][CH3])[CH2][CH3] NEt<sub>2</sub> Et<sub>2</sub>N
+        NMe2 *N([CH3])[CH3] NMe<sub>2</sub> Me<sub>2</sub>N
+        OBn *O[CH2]c1ccccc1 OBn BnO
+        OPh *Oc1ccccc1 OPh PhO
+        Bn *[CH2]c1ccccc1 Bn Bn
         tBu *C([CH3])([CH3])[CH3] tBu tBu
         Et *[CH2][CH3] Et Et
         Me *[CH3] Me Me
