@@ -35,7 +35,6 @@ from PIL import Image  # a dependency of RDKit itself; decodes the Cairo PNG wit
 from rdkit import Chem, RDConfig, rdBase
 from rdkit.Chem import rdAbbreviations, rdDepictor
 from rdkit.Chem.Draw import rdMolDraw2D
-from rdkit.Geometry import Point2D
 
 from inchi_lightning.graph_chem import (
     cross_unspecified_double_bonds,
@@ -43,6 +42,7 @@ from inchi_lightning.graph_chem import (
     prepare_for_drawing,
 )
 from inchi_lightning.molgraph import MolGraph
+from inchi_lightning.prep.circled_rings import NO_CIRCLES, circled_rings, draw_circles
 
 StyleKind = Literal["bms", "patent"]
 STYLE_KINDS: tuple[str, ...] = ("bms", "patent")
@@ -377,51 +377,6 @@ def draw_with_graph(mol: Chem.Mol, style: DrawStyle) -> DrawnMolecule:
     return DrawnMolecule(image, graph)
 
 
-def circled_rings(depiction: Chem.Mol, drawn: Chem.Mol) -> tuple[tuple[int, ...], ...]:
-    """The rings of ``drawn`` (``depiction`` prepared for drawing, Kekulé form) that patents
-    draw as a circle: six aromatic carbons or pyridine-like nitrogens, uncharged, whose Kekulé
-    double bonds all lie in circled rings (the two rings of naphthalene; indole's benzene ring
-    only where its pyrrole takes no double bond from it). A circled ring's bonds read aromatic
-    from the circle alone, and RDKit can kekulize them only when no double bond leaves them."""
-    rings = [
-        tuple(ring)
-        for ring in Chem.GetSymmSSSR(drawn)
-        if len(ring) == 6 and _benzene_like(depiction, drawn, tuple(ring))
-    ]
-    while True:
-        circled = {bond for ring in rings for bond in _ring_bonds(drawn, ring)}
-        kept = [ring for ring in rings if _doubles_within(drawn, ring, circled)]
-        if len(kept) == len(rings):
-            return tuple(kept)
-        rings = kept
-
-
-def _ring_bonds(mol: Chem.Mol, ring: tuple[int, ...]) -> list[int]:
-    return [
-        mol.GetBondBetweenAtoms(index, ring[position - 1]).GetIdx()
-        for position, index in enumerate(ring)
-    ]
-
-
-def _benzene_like(depiction: Chem.Mol, drawn: Chem.Mol, ring: tuple[int, ...]) -> bool:
-    for index in ring:
-        atom = drawn.GetAtomWithIdx(index)
-        if atom.GetSymbol() not in ("C", "N") or atom.GetFormalCharge():
-            return False
-        if atom.GetSymbol() == "N" and atom.GetTotalNumHs():
-            return False  # pyrrole-like: its H would have to be read from the circle
-    return all(depiction.GetBondWithIdx(bond).GetIsAromatic() for bond in _ring_bonds(drawn, ring))
-
-
-def _doubles_within(drawn: Chem.Mol, ring: tuple[int, ...], circled: set[int]) -> bool:
-    return all(
-        bond.GetIdx() in circled
-        for index in ring
-        for bond in drawn.GetAtomWithIdx(index).GetBonds()
-        if bond.GetBondTypeAsDouble() > 1
-    )
-
-
 def _draw(
     mol: Chem.Mol, style: DrawStyle
 ) -> tuple[np.ndarray, Chem.Mol, np.ndarray, frozenset[int]]:
@@ -434,32 +389,18 @@ def _draw(
     depiction = _depict(mol, style)
     try:
         drawn = prepare_for_drawing(depiction)
-        rings = circled_rings(depiction, drawn) if style.aromatic_circles else ()
-        lines, circled = _with_circled_rings_single(drawn, rings)
-        image, positions = _render(lines, style, rings)
+        circled = circled_rings(depiction, drawn) if style.aromatic_circles else NO_CIRCLES
+        lines = circled.lines_of(drawn)
+        image, positions = _render(lines, style, circled.rings)
         for _ in range(_MAX_GROWTH_STEPS if style.grow_to_fit_labels else 0):
             cut = _ink_on_edges(image)
             if not cut:
                 break
             style = _grown(style, cut)
-            image, positions = _render(lines, style, rings)
+            image, positions = _render(lines, style, circled.rings)
     except RuntimeError as exc:
         raise ValueError(f"RDKit could not draw {Chem.MolToSmiles(mol)}: {exc}") from exc
-    return image, drawn, positions, circled
-
-
-def _with_circled_rings_single(
-    drawn: Chem.Mol, rings: tuple[tuple[int, ...], ...]
-) -> tuple[Chem.Mol, frozenset[int]]:
-    """``drawn`` with the bonds of ``rings`` made single (the circle says the rest: only the
-    lines are drawn from this copy), and those bonds' indices."""
-    circled = frozenset(bond for ring in rings for bond in _ring_bonds(drawn, ring))
-    if not circled:
-        return drawn, circled
-    lines = Chem.RWMol(drawn)
-    for index in circled:
-        lines.GetBondWithIdx(index).SetBondType(Chem.BondType.SINGLE)
-    return lines.GetMol(), circled
+    return image, drawn, positions, circled.bonds
 
 
 # Canvas growth per step when labels are cut, and how many steps before giving up.
@@ -483,28 +424,10 @@ def _render(
         [tuple(drawer.GetDrawCoords(index)) for index in range(drawn.GetNumAtoms())],
         dtype=np.float64,
     ).reshape(-1, 2)
-    _draw_circles(drawer, positions, circled, style)
+    draw_circles(drawer, positions, circled, style.bond_line_width, style.aromatic_circle_size)
     drawer.FinishDrawing()
     with Image.open(io.BytesIO(drawer.GetDrawingText())) as image:
         return np.asarray(image.convert("L"), dtype=np.uint8).copy(), positions
-
-
-def _draw_circles(
-    drawer: rdMolDraw2D.MolDraw2D,
-    positions: np.ndarray,
-    rings: tuple[tuple[int, ...], ...],
-    style: DrawStyle,
-) -> None:
-    drawer.SetFillPolys(False)
-    drawer.SetColour((0.0, 0.0, 0.0))
-    drawer.SetLineWidth(max(round(style.bond_line_width), 1))
-    for ring in rings:
-        corners = positions[list(ring)]  # (6, 2), in ring order
-        centre = corners.mean(axis=0)
-        sides = (corners + np.roll(corners, 1, axis=0)) / 2.0
-        radius = style.aromatic_circle_size * float(np.linalg.norm(sides - centre, axis=1).mean())
-        low, high = centre - radius, centre + radius
-        drawer.DrawEllipse(Point2D(*low), Point2D(*high), rawCoords=True)
 
 
 def _ink_on_edges(image: np.ndarray) -> set[str]:
