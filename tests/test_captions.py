@@ -44,6 +44,8 @@ def test_captions_are_seeded_and_take_the_forms_patents_print() -> None:
     assert texts[:5] == [captions.random_caption(np.random.default_rng(s)) for s in range(5)]
     assert any(t.startswith("(") for t in texts) and any(t.isdigit() for t in texts)
     assert any(t.startswith("Formula ") for t in texts)
+    assert any(t.startswith("Intermediate ") for t in texts)  # uspto-300 prints both
+    assert any(t.startswith("Compound of Formula ") for t in texts)
 
 
 def test_synth_captions_some_patent_drawings_and_no_bms_scan() -> None:

@@ -32,6 +32,8 @@ def random_caption(rng: np.random.Generator) -> str:
         f"({roman})",
         f"Example {number}",
         f"Compound {number}",
+        f"Intermediate {number}",
+        f"Compound of Formula {roman}",
     )
     return forms[int(rng.integers(len(forms)))]
 
