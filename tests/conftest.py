@@ -55,3 +55,24 @@ def tiny_shards(tiny_raw, tmp_path_factory) -> Path:
         progress=False,
     )
     return out
+
+
+@pytest.fixture
+def small_graph_checkpoint(tmp_path) -> Path:
+    """An untrained 64 px graph recogniser's checkpoint, as Lightning's trainer writes one."""
+    import lightning as L
+
+    from inchi_lightning.imaging import CleanParams
+    from inchi_lightning.network.encoder import EncoderConfig
+    from inchi_lightning.training.graph_module import GraphReader
+
+    model = GraphReader(
+        clean_params=CleanParams(image_size=TINY_IMAGE_SIZE),
+        encoder=EncoderConfig(name="resnet18", weights="none"),
+        head_channels=16,
+    )
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False)
+    trainer.strategy.connect(model)
+    path = tmp_path / "small-graph.ckpt"
+    trainer.save_checkpoint(path)
+    return path

@@ -1,13 +1,8 @@
 """The shipped model (``inchi_lightning/models``) and the release format it is written in."""
 
-from pathlib import Path
-
-import lightning as L
 import torch
 
 from inchi_lightning.evaluation.labelled_set import load_reader
-from inchi_lightning.imaging import CleanParams
-from inchi_lightning.network.encoder import EncoderConfig
 from inchi_lightning.shipped import SHIPPED_MODEL, shipped_model
 from inchi_lightning.training.checkpoints import release_checkpoint
 from inchi_lightning.training.graph_module import GraphReader
@@ -15,20 +10,10 @@ from inchi_lightning.training.graph_module import GraphReader
 MAX_BYTES = 30 * 2**20
 
 
-def small_checkpoint(path: Path) -> Path:
-    model = GraphReader(
-        clean_params=CleanParams(image_size=64),
-        encoder=EncoderConfig(name="resnet18", weights="none"),
-        head_channels=16,
-    )
-    trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False)
-    trainer.strategy.connect(model)
-    trainer.save_checkpoint(path)
-    return path
-
-
-def test_a_release_keeps_the_model_in_half_precision_and_reads_the_same(tmp_path):
-    source = small_checkpoint(tmp_path / "full.ckpt")
+def test_a_release_keeps_the_model_in_half_precision_and_reads_the_same(
+    small_graph_checkpoint, tmp_path
+):
+    source = small_graph_checkpoint
     release = release_checkpoint(source, tmp_path / "release.ckpt")
     stored = torch.load(release, map_location="cpu", weights_only=True)
     assert "optimizer_states" not in stored and "loops" not in stored
