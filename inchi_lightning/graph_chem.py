@@ -113,6 +113,8 @@ GROUP_SMILES: dict[str, str] = {
     "Bn": "*Cc1ccccc1",
     "OBn": "*OCc1ccccc1",
     "OPh": "*Oc1ccccc1",
+    "NHCbz": "*NC(=O)OCc1ccccc1",
+    "Cbz": "*C(=O)OCc1ccccc1",
 }
 assert set(GROUP_SMILES) == set(GROUP_LABELS), "every group label needs its SMILES"
 

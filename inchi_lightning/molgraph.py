@@ -67,6 +67,7 @@ GROUP_LABELS: tuple[str, ...] = (
     # patent text groups added later to drawing.py's sets (uspto-300 writes Et2N, N(CH3)2, ...)
     *("NMe2", "NEt2", "N(CH3)2", "N(C2H5)2", "NHCH3", "CH2OH", "CONH2", "SO2NH2", "SO2CH3"),
     *("SO2Me", "COCH3", "SCH3", "OCHF2", "C2H5", "NHBoc", "Bn", "OBn", "OPh"),
+    *("NHCbz", "Cbz"),
 )
 
 ATOM_SYMBOLS: tuple[str, ...] = (UNKNOWN_SYMBOL, *ELEMENTS, *GROUP_LABELS)

@@ -71,6 +71,8 @@ _PATENT_ABBREVIATIONS = {
     "formula": """
         NHBoc *[NH]C(=O)OC(C)(C)C NHBoc BocHN
         Boc *C(=O)OC(C)(C)C Boc Boc
+        NHCbz *[NH]C(=O)O[CH2]c1ccccc1 NHCbz CbzHN
+        Cbz *C(=O)O[CH2]c1ccccc1 Cbz Cbz
         COOCH3 *C(=O)O[CH3] COOCH<sub>3</sub> H<sub>3</sub>COOC
         COOC2H5 *C(=O)O[CH2][CH3] COOC<sub>2</sub>H<sub>5</sub> H<sub>5</sub>C<sub>2</sub>OOC
         COOH *C(=O)[OH] COOH HOOC
@@ -96,6 +98,8 @@ _PATENT_ABBREVIATIONS = {
     "short": """
         NHBoc *[NH]C(=O)OC(C)(C)C NHBoc BocHN
         Boc *C(=O)OC(C)(C)C Boc Boc
+        NHCbz *[NH]C(=O)O[CH2]c1ccccc1 NHCbz CbzHN
+        Cbz *C(=O)O[CH2]c1ccccc1 Cbz Cbz
         CO2Me *C(=O)O[CH3] CO<sub>2</sub>Me MeO<sub>2</sub>C
         CO2Et *C(=O)O[CH2][CH3] CO<sub>2</sub>Et EtO<sub>2</sub>C
         CO2H *C(=O)[OH] CO<sub>2</sub>H HO<sub>2</sub>C
