@@ -1,4 +1,5 @@
-"""RDKit chemistry: the default corpus, InChI conversions, BRICS fragments, post-processing.
+"""RDKit chemistry: the default corpus, InChI conversions, BRICS fragments and grafted groups,
+post-processing.
 
 Drawing lives in drawing.py. Nothing runs at import time: the corpus is read on
 the first call to ``default_smiles()``. RDKit's log output is silenced only inside the calls
@@ -257,6 +258,29 @@ def _join(first: Chem.Mol, second: Chem.Mol) -> str | None:
             return None
         smiles = Chem.MolToSmiles(joined)
     return None if "*" in smiles else smiles
+
+
+def graft(smiles: str, group: str, rng: np.random.Generator) -> str | None:
+    """``smiles`` with ``group`` (SMILES with one attachment point ``*``) in place of a
+    hydrogen of one of its aromatic carbons, chosen by ``rng``; None when it has no aromatic CH
+    or the result does not sanitise. The text groups of patent drawings (NMe2, SO2NH2, NHCbz,
+    ...) are rare in RDKit's corpus: grafted, they get drawn often enough to be learnt.
+    """
+    mol = mol_from_smiles(smiles)
+    if mol is None:
+        return None
+    sites = [
+        atom.GetIdx()
+        for atom in mol.GetAtoms()
+        if atom.GetIsAromatic() and atom.GetSymbol() == "C" and atom.GetTotalNumHs() > 0
+    ]
+    fragment = mol_from_smiles(group)
+    if not sites or fragment is None:
+        return None
+    host = Chem.RWMol(mol)
+    attachment = host.AddAtom(Chem.Atom(0))
+    host.AddBond(sites[int(rng.integers(len(sites)))], attachment, Chem.BondType.SINGLE)
+    return _join(host, fragment)
 
 
 # ---------------------------------------------------------------------------------------------

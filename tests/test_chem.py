@@ -96,6 +96,24 @@ def test_fragment_library_makes_new_valid_molecules_deterministically() -> None:
     assert chem.FragmentLibrary([]).random_molecule(np.random.default_rng(0)) is None
 
 
+def test_a_group_is_grafted_onto_an_aromatic_ch_chosen_by_the_generator() -> None:
+    inchi = chem.inchi_from_smiles
+    aniline = chem.graft("c1ccccc1", "*N(C)C", np.random.default_rng(0))
+    assert inchi(aniline) == inchi("CN(C)c1ccccc1")
+
+    def sulfonamides(seed: int) -> list[str | None]:
+        rng = np.random.default_rng(seed)
+        return [chem.graft("Cc1ccccc1", "*S(N)(=O)=O", rng) for _ in range(12)]
+
+    made = sulfonamides(0)
+    assert made == sulfonamides(0)
+    # ortho, meta and para toluenesulfonamide, and never on the methyl carbon
+    isomers = ("Cc1ccccc1S(N)(=O)=O", "Cc1cccc(S(N)(=O)=O)c1", "Cc1ccc(S(N)(=O)=O)cc1")
+    assert {inchi(smiles) for smiles in made} == {inchi(smiles) for smiles in isomers}
+    assert chem.graft("CCO", "*N(C)C", np.random.default_rng(0)) is None  # no aromatic carbon
+    assert chem.graft("c1ccccc1", "not a group", np.random.default_rng(0)) is None
+
+
 # ---- post-processing predictions ------------------------------------------------------------
 
 METHANOL = "InChI=1S/CH4O/c1-2/h2H,1H3"
