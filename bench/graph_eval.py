@@ -13,22 +13,20 @@ of the issue's stereo-free reference.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 from collections import defaultdict
 from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
 
+from inchi_lightning.chem import inchi_without_stereo
 from inchi_lightning.evaluation.labelled_set import predict_labelled
 from inchi_lightning.prep.synth import image_ids, style_kind
-
-STEREO_LAYERS = re.compile(r"/[btms][^/]*")
 
 
 def row(name: str, pairs: list[tuple[str, str]]) -> str:
     exact = statistics.mean(p == t for p, t in pairs)
-    flat = statistics.mean(STEREO_LAYERS.sub("", p) == STEREO_LAYERS.sub("", t) for p, t in pairs)
+    flat = statistics.mean(inchi_without_stereo(p) == inchi_without_stereo(t) for p, t in pairs)
     distance = statistics.mean(Levenshtein.distance(p, t) for p, t in pairs)
     return f"{name:<22}{len(pairs):>7}{exact:>9.1%}{flat:>12.1%}{distance:>14.2f}"
 

@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import argparse
 import csv
-import re
 from collections import Counter
 from pathlib import Path
 
-from rdkit import Chem, rdBase
+from rdkit import Chem
 from rdkit.Chem import rdMolDescriptors
 
-STEREO_LAYERS = re.compile(r"/[btms][^/]*")
+from inchi_lightning.chem import inchi_from_mol, inchi_without_stereo, mol_from_inchi
+
 KINDS = (
     "right",
     "right but for stereo",
@@ -34,10 +34,6 @@ KINDS = (
 )
 
 
-def mol(inchi: str) -> Chem.Mol | None:
-    return Chem.MolFromInchi(inchi) if inchi else None
-
-
 def elements(molecule: Chem.Mol) -> Counter:
     return Counter(atom.GetSymbol() for atom in molecule.GetAtoms())
 
@@ -45,12 +41,12 @@ def elements(molecule: Chem.Mol) -> Counter:
 def kind_of(truth: str, reading: str) -> str:
     if reading == truth:
         return "right"
-    if reading and STEREO_LAYERS.sub("", reading) == STEREO_LAYERS.sub("", truth):
+    if reading and inchi_without_stereo(reading) == inchi_without_stereo(truth):
         return "right but for stereo"
-    expected, read = mol(truth), mol(reading)
+    expected, read = mol_from_inchi(truth), mol_from_inchi(reading)
     if read is None or expected is None:
         return "no molecule"
-    fragments = {Chem.MolToInchi(part) for part in Chem.GetMolFrags(read, asMols=True)}
+    fragments = {inchi_from_mol(part) for part in Chem.GetMolFrags(read, asMols=True)}
     if len(Chem.GetMolFrags(expected)) == 1 and truth in fragments:
         return "right molecule, extra fragments"
     formula = rdMolDescriptors.CalcMolFormula
@@ -64,7 +60,7 @@ def kind_of(truth: str, reading: str) -> str:
 
 def swaps(truth: str, reading: str) -> list[str]:
     """ "O->Cl"-style swaps between the two molecules' element counts, atom for atom."""
-    expected, read = elements(mol(truth)), elements(mol(reading))
+    expected, read = elements(mol_from_inchi(truth)), elements(mol_from_inchi(reading))
     lost = [e for e in sorted(expected) for _ in range(expected[e] - read[e])]
     gained = [e for e in sorted(read) for _ in range(read[e] - expected[e])]
     return [f"{a}->{b}" for a, b in zip(lost, gained, strict=False)]
@@ -75,7 +71,6 @@ def main() -> None:
     parser.add_argument("per_sample", type=Path, help="evaluate's --out CSV")
     parser.add_argument("--column", default="final", help="the reading to judge (default final)")
     args = parser.parse_args()
-    rdBase.DisableLog("rdApp.*")  # the InChI library's warnings on every reading, not ours
     with open(args.per_sample, newline="") as file:
         rows = list(csv.DictReader(file))
     kinds, swapped = Counter(), Counter()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import functools
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -113,6 +114,9 @@ def default_smiles() -> list[str]:
 # ---------------------------------------------------------------------------------------------
 
 
+_STEREO_LAYERS = re.compile(r"/[btms][^/]*")
+
+
 def mol_from_smiles(smiles: str) -> Chem.Mol | None:
     """The molecule for ``smiles``, or None when RDKit cannot parse and sanitise it."""
     with rdBase.BlockLogs():
@@ -161,6 +165,12 @@ def normalise_inchi(inchi: str) -> str | None:
     """
     mol = mol_from_inchi(inchi)
     return None if mol is None else inchi_from_mol(mol)
+
+
+def inchi_without_stereo(inchi: str) -> str:
+    """``inchi`` less its stereo layers (/b, /t, /m, /s): the stereo-free InChI two readings of
+    one constitution share."""
+    return _STEREO_LAYERS.sub("", inchi)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -48,6 +48,15 @@ def test_mol_from_inchi_and_validity() -> None:
         assert not chem.is_valid_inchi(bad)
 
 
+def test_inchi_without_stereo_drops_only_the_stereo_layers() -> None:
+    alanine = chem.inchi_from_smiles("N[C@@H](C)C(=O)O")
+    flat = "InChI=1S/C3H7NO2/c1-2(4)3(5)6/h2H,4H2,1H3,(H,5,6)"
+    assert chem.inchi_without_stereo(alanine) == flat == chem.inchi_from_smiles("NC(C)C(=O)O")
+    trans, cis = chem.inchi_from_smiles("C/C=C/C"), chem.inchi_from_smiles("C/C=C\\C")
+    assert trans != cis and chem.inchi_without_stereo(trans) == chem.inchi_without_stereo(cis)
+    assert chem.inchi_without_stereo(ETHANOL) == ETHANOL
+
+
 def test_normalise_inchi_round_trips_and_standardises() -> None:
     for smiles in ("CCO", "c1ccc2[nH]ccc2c1", "N[C@@H](C)C(=O)O", "OC(=O)c1ccccc1C(F)(F)F"):
         inchi = chem.inchi_from_smiles(smiles)
