@@ -175,10 +175,10 @@ def graph_from_mol(
 ) -> MolGraph:
     """The graph of ``mol`` as drawn, atom i at pixel ``positions[i]`` (x right, y down).
 
-    ``mol`` is the molecule the drawer drew (see the module docstring): atom labels of
-    condensed groups (``rdAbbreviations.CondenseMolAbbreviations``, dummy atoms whose
-    ``_displayLabel``/``atomLabel`` holds the text) become group classes, elements outside
-    ``ATOM_SYMBOLS`` and unknown labels ``"*"``. Bond marks come from the bond directions
+    ``mol`` is the molecule the drawer drew (see the module docstring): condensed groups
+    (``rdAbbreviations.CondenseMolAbbreviations``, dummy atoms whose ``atomLabel`` holds the
+    label, ``_displayLabel`` the text) become group classes, elements outside ``ATOM_SYMBOLS``
+    and unknown labels ``"*"``. Bond marks come from the bond directions
     (BEGINWEDGE, BEGINDASH, UNKNOWN: wavy) and STEREOANY double bonds (crossed). Aromatic bonds
     left in ``mol`` are kekulized first, as the drawer does, unless ``kekulize`` is False (then
     they stay "aromatic", as RDKit draws them without kekulization).
@@ -203,10 +203,13 @@ def atom_symbol(atom: Chem.Atom) -> str:
     if atom.GetAtomicNum() > 0:
         symbol = atom.GetSymbol()
         return symbol if symbol in _ELEMENTS else UNKNOWN_SYMBOL
-    for prop in ("_displayLabel", "atomLabel"):
+    # The abbreviation's label names its group however the text spells it (N(CH2CH3)2 is
+    # NEt2); RDKit's own table has labels that are no class (COOEt) but texts that are (CO2Et).
+    for prop in ("atomLabel", "_displayLabel"):
         if atom.HasProp(prop):
             label = _MARKUP.sub("", atom.GetProp(prop))
-            return label if label in GROUP_SMILES else UNKNOWN_SYMBOL
+            if label in GROUP_SMILES:
+                return label
     return UNKNOWN_SYMBOL
 
 
@@ -492,7 +495,9 @@ def _repair(
     An over-full atom: a neutral N or P with four bonds is charged +1 (ammonium, phosphonium:
     a missed "+" is likelier than a spurious bond); otherwise its least certain bond (outside
     groups) loses one order, a single bond goes. An aromatic ring that cannot be kekulized:
-    a two-bonded aromatic N gets its H (pyrrole-like N, whose H the graph does not say).
+    a ring read mostly aromatic but with single or double bonds among them (a circled ring
+    whose circle a bond was read without) becomes all aromatic; else a two-bonded aromatic N
+    gets its H (pyrrole-like N, whose H the graph does not say).
     """
     for _ in range(len(graph.bonds) + len(graph.atoms) + 1):
         problem = _first_problem(graph)
@@ -504,7 +509,9 @@ def _repair(
                 graph, indices[0], fixed, repairs
             )
         elif kind in ("KekulizeException", "AtomKekulizeException"):
-            changed = _add_aromatic_nh(graph, indices, repairs)
+            changed = _aromatise_mixed_ring(graph, indices, repairs) or _add_aromatic_nh(
+                graph, indices, repairs
+            )
         else:
             changed = None
         if changed is None:
@@ -550,6 +557,34 @@ def _weaken_bond(
     repairs.append(f"dropped {where}")
     del bonds[number]
     return MolGraph(graph.atoms, tuple(bonds))
+
+
+def _aromatise_mixed_ring(
+    graph: MolGraph, indices: Sequence[int], repairs: list[str]
+) -> MolGraph | None:
+    """The most aromatic ring through ``indices`` made all aromatic, when at least half of its
+    bonds are and the rest are single or double."""
+    with rdBase.BlockLogs():
+        skeleton = _skeleton(graph)
+        skeleton.UpdatePropertyCache(strict=False)
+        Chem.FastFindRings(skeleton)
+    failing = set(indices)
+    rings = [
+        ring
+        for ring in skeleton.GetRingInfo().BondRings()
+        if failing & {atom for number in ring for atom in graph.bonds[number].pair}
+    ]
+    for ring in sorted(rings, key=lambda r: -sum(graph.bonds[n].kind == "aromatic" for n in r)):
+        aromatic = sum(graph.bonds[number].kind == "aromatic" for number in ring)
+        mixed = [n for n in ring if graph.bonds[n].kind in ("single", "double")]
+        if mixed and aromatic + len(mixed) == len(ring) and 2 * aromatic >= len(ring):
+            bonds = list(graph.bonds)
+            for number in mixed:
+                bonds[number] = dataclasses.replace(bonds[number], kind="aromatic")
+            pairs = ", ".join(f"{bonds[n].begin}-{bonds[n].end}" for n in mixed)
+            repairs.append(f"made bonds {pairs} of a mostly aromatic ring aromatic")
+            return MolGraph(graph.atoms, tuple(bonds))
+    return None
 
 
 def _add_aromatic_nh(
