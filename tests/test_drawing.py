@@ -11,6 +11,7 @@ import pytest
 from rdkit import Chem, RDConfig
 
 from inchi_lightning import chem
+from inchi_lightning.graph_chem import molecule_from_graph
 from inchi_lightning.prep import drawing
 
 
@@ -109,8 +110,6 @@ def test_patent_strokes_span_the_thin_lines_of_patents_against_their_bonds() -> 
 
 
 def test_benzene_like_rings_are_circled_and_their_bonds_read_aromatic() -> None:
-    from inchi_lightning.graph_chem import molecule_from_graph
-
     cases = {  # SMILES: rings circled
         "Oc1ccc2ccccc2c1C(=O)O": 2,  # naphthalene: both rings
         "c1ccc2[nH]ccc2c1": 1,  # indole: the benzene ring only, the pyrrole keeps its lines
@@ -170,6 +169,33 @@ def test_patent_drawings_carry_text_groups_only_when_abbreviating() -> None:
     assert _labels(drawing._depict(mol, plain)) == []
     assert sorted(_labels(drawing._depict(mol, abbreviated))) == ["COOH", "OCH3"]
     assert not np.array_equal(drawing.draw(mol, plain), drawing.draw(mol, abbreviated))
+
+
+def test_spelled_groups_are_recorded_as_the_class_they_stand_for() -> None:
+    mol = _mol("CCN(CC)c1ccc(C(C)(C)C)cc1")
+    style = drawing.DrawStyle(abbreviate=True, abbreviation_set="spelled")
+    condensed = drawing.condense(mol, "spelled")
+    texts = sorted(
+        a.GetProp("_displayLabel") for a in condensed.GetAtoms() if a.HasProp("atomLabel")
+    )
+    assert texts == ["C(CH<sub>3</sub>)<sub>3</sub>", "N(CH<sub>2</sub>CH<sub>3</sub>)<sub>2</sub>"]
+    graph = drawing.draw_with_graph(mol, style).graph
+    assert sorted(a.symbol for a in graph.atoms if a.symbol != "C") == ["NEt2", "tBu"]
+    assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(Chem.MolToSmiles(mol))
+
+
+def test_bare_heteroatoms_drop_their_hydrogens_and_read_back_as_the_molecule() -> None:
+    mol = _mol("Nc1ccc(O)cc1OC.[NH4+]")  # NH2 and OH lose their H; the ether and the ion do not
+    style = drawing.DrawStyle(bare_heteroatoms=True)
+    depicted = drawing._depict(mol, style)
+    labelled = {
+        a.GetIdx(): a.GetProp("atomLabel") for a in depicted.GetAtoms() if a.HasProp("atomLabel")
+    }
+    assert labelled == {0: "N", 5: "O"}
+    assert not np.array_equal(drawing.draw(mol, style), drawing.draw(mol, drawing.DrawStyle()))
+    graph = drawing.draw_with_graph(mol, style).graph
+    assert [a.symbol for a in graph.atoms if a.symbol != "C"] == ["N", "O", "O", "N"]
+    assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(Chem.MolToSmiles(mol))
 
 
 def test_chain_carbons_are_written_out_with_their_hydrogens() -> None:
@@ -238,7 +264,11 @@ def test_the_graph_records_the_drawn_wedges_and_chiral_hydrogens() -> None:
 
 def test_group_labels_are_recorded_as_the_text_drawn() -> None:
     mol = _mol("COc1ccc(CC(=O)O)cc1")
-    for abbreviation_set, expected in (("formula", ["COOH", "OCH3"]), ("short", ["CO2H", "OMe"])):
+    for abbreviation_set, expected in (
+        ("formula", ["COOH", "OCH3"]),
+        ("short", ["CO2H", "OMe"]),
+        ("spelled", ["CO2H", "OMe"]),  # written CO2H and OCH3: each text is its group's class
+    ):
         style = drawing.DrawStyle(abbreviate=True, abbreviation_set=abbreviation_set)
         graph = drawing.draw_with_graph(mol, style).graph
         labels = sorted(atom.symbol for atom in graph.atoms if atom.symbol not in ("C", "O"))
@@ -267,8 +297,6 @@ def test_the_styles_rotation_turns_the_points_with_the_drawing() -> None:
 
 
 def test_double_bonds_without_a_geometry_are_drawn_crossed_and_read_back_as_labelled() -> None:
-    from inchi_lightning.graph_chem import molecule_from_graph
-
     for smiles, crossed in (("CC=CC(=O)O", 1), ("C/C=C/C(=O)O", 0), ("C=CC", 0)):
         for style in (drawing.DrawStyle(), drawing.DrawStyle(abbreviate=True)):
             graph = drawing.draw_with_graph(_mol(smiles), style).graph

@@ -117,8 +117,33 @@ _PATENT_ABBREVIATIONS = {
         Me *[CH3] Me Me
         Ph *c1ccccc1 Ph Ph
     """,
+    # The same groups as many patents spell them (CH3CH2 for ethyl, C(CH3)3, C6H5); each line's
+    # label is the class its text stands for, so one class reads every spelling.
+    "spelled": """
+        NHBoc *[NH]C(=O)OC(C)(C)C NHBoc BocNH
+        NHAc *[NH]C(=O)[CH3] NHCOCH<sub>3</sub> CH<sub>3</sub>CONH
+        CO2Me *C(=O)O[CH3] CO<sub>2</sub>CH<sub>3</sub> CH<sub>3</sub>O<sub>2</sub>C
+        CO2Et *C(=O)O[CH2][CH3] CO<sub>2</sub>CH<sub>2</sub>CH<sub>3</sub> CH<sub>3</sub>CH<sub>2</sub>O<sub>2</sub>C
+        CO2H *C(=O)[OH] CO<sub>2</sub>H HO<sub>2</sub>C
+        OCF3 *OC(F)(F)F OCF<sub>3</sub> CF<sub>3</sub>O
+        CF3 *C(F)(F)F CF<sub>3</sub> CF<sub>3</sub>
+        OMe *O[CH3] OCH<sub>3</sub> CH<sub>3</sub>O
+        OEt *O[CH2][CH3] OCH<sub>2</sub>CH<sub>3</sub> CH<sub>3</sub>CH<sub>2</sub>O
+        SO2Me *S(=O)(=O)[CH3] SO<sub>2</sub>CH<sub>3</sub> CH<sub>3</sub>SO<sub>2</sub>
+        NEt2 *N([CH2][CH3])[CH2][CH3] N(CH<sub>2</sub>CH<sub>3</sub>)<sub>2</sub> (CH<sub>3</sub>CH<sub>2</sub>)<sub>2</sub>N
+        NMe2 *N([CH3])[CH3] N(CH<sub>3</sub>)<sub>2</sub> (CH<sub>3</sub>)<sub>2</sub>N
+        NHCH3 *[NH][CH3] NHCH<sub>3</sub> CH<sub>3</sub>NH
+        SMe *S[CH3] SCH<sub>3</sub> CH<sub>3</sub>S
+        Ac *C(=O)[CH3] COCH<sub>3</sub> CH<sub>3</sub>CO
+        tBu *C([CH3])([CH3])[CH3] C(CH<sub>3</sub>)<sub>3</sub> (CH<sub>3</sub>)<sub>3</sub>C
+        iPr *[CH]([CH3])[CH3] CH(CH<sub>3</sub>)<sub>2</sub> (CH<sub>3</sub>)<sub>2</sub>CH
+        Et *[CH2][CH3] CH<sub>2</sub>CH<sub>3</sub> CH<sub>3</sub>CH<sub>2</sub>
+        CN *C#N CN NC
+        Ph *c1ccccc1 C<sub>6</sub>H<sub>5</sub> C<sub>6</sub>H<sub>5</sub>
+    """,  # noqa: E501 (as above)
 }
-ABBREVIATION_SETS: tuple[str, ...] = ("rdkit", *_PATENT_ABBREVIATIONS)
+PATENT_ABBREVIATION_SETS: tuple[str, ...] = tuple(_PATENT_ABBREVIATIONS)
+ABBREVIATION_SETS: tuple[str, ...] = ("rdkit", *PATENT_ABBREVIATION_SETS)
 # The largest part of a molecule one text group may stand for: a drawing that is mostly text
 # says little about the skeleton.
 _MAX_ABBREVIATION_COVERAGE = 0.4
@@ -153,6 +178,9 @@ class DrawStyle:
     explicit_methyl: bool = False  # write terminal methyls as CH3 instead of a bare line end
     abbreviation_set: str = "rdkit"  # which labels ``abbreviate`` uses: ABBREVIATION_SETS
     label_chain_carbons: bool = False  # write every carbon outside a ring as C, CH, CH2, CH3
+    # Write heteroatoms without their hydrogens (OH as O, NH2 as N), as some patents' drawing
+    # programs do: the reader must take a bare terminal O for a hydroxyl, not for Cl.
+    bare_heteroatoms: bool = False
     # Grow the canvas until no label is cut at its edge: RDKit shrinks bonds to fit a tight
     # canvas but keeps a fixed font size, so large labels can overflow it.
     grow_to_fit_labels: bool = False
@@ -211,12 +239,13 @@ def _random_patent_style(rng: np.random.Generator) -> DrawStyle:
         multiple_bond_offset=float(rng.uniform(0.12, 0.2)),
         additional_atom_label_padding=float(rng.uniform(0.0, 0.1)),
         abbreviate=bool(rng.random() < 0.5),
-        abbreviation_set=("formula", "short")[int(rng.integers(2))],
+        abbreviation_set=str(rng.choice(PATENT_ABBREVIATION_SETS)),
         explicit_methyl=bool(rng.random() < 0.4),
         label_chain_carbons=bool(rng.random() < 0.15),
         grow_to_fit_labels=True,
         aromatic_circles=bool(rng.random() < 0.25),
         aromatic_circle_size=float(rng.uniform(0.5, 0.72)),
+        bare_heteroatoms=bool(rng.random() < 0.15),
     )
 
 
@@ -256,6 +285,9 @@ def _depict(mol: Chem.Mol, style: DrawStyle) -> Chem.Mol:
     if style.label_chain_carbons:
         for index, label in _carbon_labels(mol).items():
             mol.GetAtomWithIdx(index).SetProp("atomLabel", label)  # RDKit draws it as is
+    if style.bare_heteroatoms:
+        for atom in _hydrogen_bearing_heteroatoms(mol):
+            atom.SetProp("atomLabel", atom.GetSymbol())
     # Rotate the coordinates ourselves rather than through MolDrawOptions.rotate, so that
     # fit_canvas measures exactly the extent that draw() will draw.
     conformer = mol.GetConformer()
@@ -329,6 +361,18 @@ def _carbon_labels(mol: Chem.Mol) -> dict[int, str]:
         count = f"<sub>{hydrogens}</sub>" if hydrogens > 1 else ""
         labels[atom.GetIdx()] = "C" + ("H" if hydrogens else "") + count
     return labels
+
+
+def _hydrogen_bearing_heteroatoms(mol: Chem.Mol) -> list[Chem.Atom]:
+    """Uncharged atoms other than carbon and hydrogen that carry hydrogens and no label yet."""
+    return [
+        atom
+        for atom in mol.GetAtoms()
+        if atom.GetAtomicNum() not in (0, 1, 6)
+        and atom.GetTotalNumHs() > 0
+        and atom.GetFormalCharge() == 0
+        and not atom.HasProp("atomLabel")
+    ]
 
 
 def draw(mol: Chem.Mol, style: DrawStyle) -> np.ndarray:
