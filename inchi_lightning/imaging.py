@@ -33,6 +33,10 @@ class CleanParams:
         sharpen: unsharp-mask strength after resizing (0 turns it off); restores the contrast
             that area resampling takes from one-pixel lines.
         max_input_side: larger inputs are first shrunk to this side, bounding time and memory.
+        turn_portrait: turn drawings taller than wide a quarter turn to landscape (the
+            captioner's habit from the BMS scans, which come in any orientation). Patent text
+            is upright: the graph recogniser reads 36 of uspto-300's 51 portrait drawings
+            upright, 25 turned (BENCHMARKS.md), so its configs keep them as drawn.
     """
 
     image_size: int = 256
@@ -42,6 +46,7 @@ class CleanParams:
     margin: int = 4
     sharpen: float = 1.0
     max_input_side: int = 3000
+    turn_portrait: bool = True
 
     def __post_init__(self) -> None:
         if self.image_size <= 2 * self.margin or self.margin < 0:
@@ -166,7 +171,8 @@ def to_gray_uint8(image: np.ndarray) -> np.ndarray:
 def clean(gray: np.ndarray, params: CleanParams = CleanParams()) -> np.ndarray:
     """The drawing in ``gray`` (H, W) uint8, prepared for the model: (S, S) uint8.
 
-    Steps: shrink huge inputs, despeckle, crop to the ink, turn portrait to landscape, resize
+    Steps: shrink huge inputs, despeckle, crop to the ink, turn portrait to landscape (unless
+    ``params.turn_portrait`` is False), resize
     keeping the aspect ratio, stretch the contrast so the darkest ink is black, sharpen, pad to
     a centred square on white paper.
 
@@ -200,7 +206,7 @@ def clean_with_transform(
     matrix = _shift_matrix(-cols[0], -rows[0]) @ matrix
     # Ink keeps its gray level (anti-aliasing carries stroke width); the rest becomes paper.
     drawing = np.where(ink[box], shrunk[box], WHITE).astype(np.uint8)
-    if drawing.shape[0] > drawing.shape[1]:
+    if params.turn_portrait and drawing.shape[0] > drawing.shape[1]:
         matrix = _anticlockwise_matrix(drawing.shape[1]) @ matrix
         drawing = cv2.rotate(drawing, cv2.ROTATE_90_COUNTERCLOCKWISE)
     fitted = fit_within(drawing, params.image_size - 2 * params.margin)

@@ -77,10 +77,13 @@ def test_clean_crops_to_the_ink_and_centres_it_on_a_white_square():
     assert out[: top - 1].min() == 255 and out[bottom + 2 :].min() == 255  # white padding
 
 
-def test_portrait_is_turned_to_landscape():
-    out = clean(np.ascontiguousarray(drawing().T), PARAMS)
-    top, bottom, left, right = ink_box(out)
+def test_portrait_is_turned_to_landscape_unless_asked_to_stay_upright():
+    portrait = np.ascontiguousarray(drawing().T)
+    top, bottom, left, right = ink_box(clean(portrait, PARAMS))
     assert right - left > 2 * (bottom - top)
+    upright = clean(portrait, dataclasses.replace(PARAMS, turn_portrait=False))
+    top, bottom, left, right = ink_box(upright)
+    assert bottom - top > 2 * (right - left)
 
 
 @pytest.mark.parametrize("shape", [(40, 2000), (2000, 40), (10000, 10000)])
@@ -114,6 +117,7 @@ def darkness_centre(image: np.ndarray, point: np.ndarray, radius: int) -> np.nda
     [
         ((300, 500), CleanParams(image_size=128, sharpen=0.0)),  # crop and shrink
         ((500, 300), CleanParams(image_size=128, sharpen=0.0)),  # portrait: turned
+        ((500, 300), CleanParams(image_size=128, sharpen=0.0, turn_portrait=False)),  # upright
         ((900, 700), CleanParams(image_size=128, sharpen=0.0, max_input_side=400)),  # shrunk
         ((120, 90), CleanParams(image_size=256, sharpen=1.0)),  # enlarged, sharpened
     ],

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from inchi_lightning.cli.preprocess import main
+from inchi_lightning.cli.preprocess import build_parser, clean_params_of, main
 from inchi_lightning.files import temporary_path
 from inchi_lightning.imaging import CleanParams
 from inchi_lightning.prep.labels import InputError, Layout, split_of
@@ -318,6 +318,13 @@ def test_command_line_prints_a_summary(ray_session, flat_raw, tmp_path, capsys):
     assert lines[0].startswith("4 rows: 4 accepted (")
     assert "images/s on 2 Ray CPUs" in lines[1]
     assert lines[2] == f"shards: {out}"
+
+
+def test_keep_portrait_keeps_drawings_upright():
+    args = ["--input", "raw", "--output", "shards"]
+    assert clean_params_of(build_parser().parse_args(args)).turn_portrait
+    upright = clean_params_of(build_parser().parse_args([*args, "--keep-portrait"]))
+    assert upright == CleanParams(image_size=256, turn_portrait=False)
 
 
 def test_user_errors_are_one_line(tmp_path, capsys):

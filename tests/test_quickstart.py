@@ -21,9 +21,9 @@ def test_prepare_shards_reads_vocabulary_and_clean_params(tiny_shards):
 
 
 def test_quickstart_builds_missing_shards(tmp_path):
-    settings = QuickstartSettings(n=30, image_size=48, val_fraction=0.2)
+    settings = QuickstartSettings(n=30, image_size=48, val_fraction=0.2, turn_portrait=False)
     tokenizer, clean_params = prepare_shards(tmp_path / "shards", settings)
-    assert clean_params.image_size == 48
+    assert clean_params == CleanParams(image_size=48, turn_portrait=False)
     assert (tmp_path / "shards-raw" / "train_labels.csv").is_file()
     datamodule = make_datamodule(tmp_path / "shards")
     datamodule.setup("fit")

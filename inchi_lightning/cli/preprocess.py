@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="side of the square images (default 256)",
     )
     parser.add_argument(
+        "--keep-portrait",
+        action="store_true",
+        help="keep drawings taller than wide as drawn (default: turn them to landscape, as the "
+        "captioner's sets are; the graph recogniser reads patent text better upright)",
+    )
+    parser.add_argument(
         "--shard-size", type=int, default=1000, metavar="N", help="images per shard (default 1000)"
     )
     parser.add_argument(
@@ -101,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def clean_params_of(args: argparse.Namespace) -> CleanParams:
     try:
-        return CleanParams(image_size=args.image_size)
+        return CleanParams(image_size=args.image_size, turn_portrait=not args.keep_portrait)
     except ValueError as error:
         raise InputError(str(error)) from error
 

@@ -27,6 +27,8 @@ class QuickstartSettings:
         raw_dir: where the BMS-layout drawings go; default ``<shards>-raw``.
         patent_fraction: share of drawings in the clean patent style instead of BMS scans
             (see ``synth --patent-fraction``); 0 draws BMS scans only.
+        turn_portrait: turn drawings taller than wide to landscape (``CleanParams``); the
+            graph configs keep them upright, as patent text is drawn.
     """
 
     n: int = 2000
@@ -35,6 +37,7 @@ class QuickstartSettings:
     val_fraction: float = 0.1
     raw_dir: str | None = None
     patent_fraction: float = 0.0
+    turn_portrait: bool = True
 
 
 def prepare_shards(
@@ -70,6 +73,8 @@ def build_quickstart(shards: Path, settings: QuickstartSettings) -> None:
     preprocess(
         raw,
         shards,
-        clean_params=CleanParams(image_size=settings.image_size),
+        clean_params=CleanParams(
+            image_size=settings.image_size, turn_portrait=settings.turn_portrait
+        ),
         val_fraction=settings.val_fraction,
     )
