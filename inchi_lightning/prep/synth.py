@@ -8,19 +8,17 @@ groups, circled benzene rings, upright, no specks); see drawing.py.
     OUT/train/<id[0]>/<id[1]>/<id[2]>/<image_id>.png    1-bit PNG, black ink on white
     OUT/train_annotations.jsonl              the molecule as drawn in each PNG (annotations.py)
 
-Everything is decided by a plan made before any drawing: which molecules (a seed-shuffled walk
-through the SMILES, then BRICS crossovers when more are needed), which image_id each gets (a
-hash of seed and index) and how each is drawn and damaged (generators seeded with seed and
-index). So a seed gives byte-identical output whatever the number of workers, and a run killed
-half way resumes: PNGs appear under their final name only when complete (written to a
-temporary name, then renamed), each chunk's annotations likewise after its PNGs, and the
-annotations file and then the CSV are written last.
+Everything is decided by a plan made before any drawing: which molecules (molecules.py: a
+seed-shuffled walk through the SMILES, then BRICS crossovers when more are needed), which
+image_id each gets (a hash of seed and index) and how each is drawn and damaged (generators
+seeded with seed and index). So a seed gives byte-identical output whatever the number of
+workers, and a run killed half way resumes: PNGs appear under their final name only when
+complete (written to a temporary name, then renamed), each chunk's annotations likewise after
+its PNGs, and the annotations file and then the CSV are written last.
 """
 
 from __future__ import annotations
 
-import csv
-import functools
 import hashlib
 import json
 import logging
@@ -28,7 +26,6 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, as_completed
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -49,6 +46,13 @@ from inchi_lightning.prep.damage import (
     random_damage,
     random_patent_damage,
 )
+from inchi_lightning.prep.molecules import (
+    Molecules,
+    add_brics_molecules,
+    choose_molecules,
+    load_candidates,
+)
+from inchi_lightning.prep.tasks import Mapper, chunks
 from inchi_lightning.processes import available_cpus, process_pool
 
 logger = logging.getLogger(__name__)
@@ -61,21 +65,14 @@ PLAN_RECORD_NAME = ".synth_plan.csv"
 # The drawing settings a folder was made with: resuming with others would mix two datasets.
 SETTINGS_RECORD_NAME = ".synth_settings.json"
 
-# Independent random streams derived from the seed.
-_ORDER_STREAM = 0
-_BRICS_STREAM = 1
+# Independent random streams derived from the seed (0 and 1 choose the molecules: molecules.py).
 _IMAGE_STREAM = 2
 _STYLE_KIND_STREAM = 3  # its own stream: a patent fraction of 0 leaves every other draw as it was
 
 # Patent drawings that carry a compound number or name beside the molecule (captions.py).
 CAPTIONED_FRACTION = 0.15
 
-_INCHI_CHUNK = 256  # SMILES per planning task
 _DRAW_CHUNK = 16  # images per drawing task
-_FRAGMENT_CHUNK = 64  # molecules cut into BRICS fragments per task
-_BRICS_CHUNK = 500  # crossover attempts per task
-_BRICS_PARENTS = 1000  # molecules cut into BRICS fragments: bounds the fragmenting work
-_BRICS_ATTEMPTS_PER_MOLECULE = 20  # give up after this many attempts per molecule still needed
 
 
 def style_kind(seed: int, index: int, patent_fraction: float) -> drawing.StyleKind:
@@ -137,44 +134,6 @@ def _recipe(
 
 
 # ---------------------------------------------------------------------------------------------
-# Molecules: the user's file or RDKit's corpus.
-# ---------------------------------------------------------------------------------------------
-
-
-def read_smiles_file(path: Path) -> list[tuple[int, str]]:
-    """(line number, SMILES) for each molecule line of a SMILES or CSV file, unvalidated.
-
-    A CSV is recognised by a ``smiles`` column (any case) in its header. Otherwise each line's
-    first whitespace-separated field is the SMILES (the .smi convention: SMILES, then a name);
-    a first line reading ``smiles ...`` is taken as a header. Blank lines and ``#`` comments are
-    skipped. Raises ``FileNotFoundError`` when ``path`` is not a file.
-    """
-    if not path.is_file():
-        raise FileNotFoundError(f"SMILES file not found: {path}")
-    with path.open(newline="") as handle:
-        lines = handle.read().splitlines()
-    header = next(csv.reader(lines[:1]), [])
-    columns = [field.strip().lower() for field in header]
-    if len(columns) > 1 and "smiles" in columns:
-        column = columns.index("smiles")
-        rows = csv.reader(lines[1:])
-        return [
-            (number, row[column].strip())
-            for number, row in enumerate(rows, start=2)
-            if len(row) > column and row[column].strip()
-        ]
-    molecules = []
-    for number, line in enumerate(lines, start=1):
-        fields = line.split()
-        if not fields or fields[0].startswith("#"):
-            continue
-        if number == 1 and fields[0].lower() == "smiles":
-            continue
-        molecules.append((number, fields[0]))
-    return molecules
-
-
-# ---------------------------------------------------------------------------------------------
 # The plan.
 # ---------------------------------------------------------------------------------------------
 
@@ -187,118 +146,6 @@ class PlannedImage:
     image_id: str
     smiles: str
     inchi: str
-
-
-@dataclass
-class _Molecules:
-    """Unique molecules chosen for a plan, with what was skipped on the way."""
-
-    chosen: list[tuple[str, str]]  # (SMILES, InChI)
-    invalid_lines: list[int]
-    duplicates: int = 0
-    from_brics: int = 0
-
-
-Mapper = Callable[[Callable, Iterable], Iterator]
-
-
-def _chunks(items: Sequence, size: int) -> list:
-    return [items[start : start + size] for start in range(0, len(items), size)]
-
-
-def _in_order(mapper: Mapper, function: Callable, tasks: Sequence, wave: int) -> Iterator:
-    """``function`` over ``tasks``, results in task order, ``wave`` tasks in flight at a time.
-
-    Waves keep parallel work bounded when the caller stops reading early; the order of results
-    never depends on how many processes ran them.
-    """
-    for start in range(0, len(tasks), wave):
-        for result in mapper(function, tasks[start : start + wave]):
-            yield from result
-
-
-def _inchis_of(smiles: Sequence[str]) -> list[str | None]:
-    return [chem.inchi_from_smiles(item) for item in smiles]
-
-
-def _choose_molecules(
-    candidates: list[tuple[int, str]], n: int, seed: int, mapper: Mapper, wave: int, check_all: bool
-) -> _Molecules:
-    """The first ``n`` molecules of distinct InChI in a seed-shuffled walk through ``candidates``.
-
-    With ``check_all`` every candidate is converted, so that every invalid line is reported;
-    otherwise the walk stops as soon as ``n`` are found.
-    """
-    order = np.random.default_rng([seed, _ORDER_STREAM]).permutation(len(candidates))
-    walk = [candidates[i] for i in order]
-    chunks = _chunks([smiles for _, smiles in walk], _INCHI_CHUNK)
-    molecules = _Molecules(chosen=[], invalid_lines=[])
-    seen: set[str] = set()
-    inchis = _in_order(mapper, _inchis_of, chunks, len(chunks) if check_all else wave)
-    for (line, smiles), inchi in zip(walk, inchis, strict=False):
-        if inchi is None:
-            molecules.invalid_lines.append(line)
-        elif inchi in seen:
-            molecules.duplicates += 1
-        elif len(molecules.chosen) < n:
-            seen.add(inchi)
-            molecules.chosen.append((smiles, inchi))
-            if len(molecules.chosen) == n and not check_all:
-                break
-    molecules.invalid_lines.sort()
-    return molecules
-
-
-def _fragments_of(smiles: Sequence[str]) -> list[str]:
-    return sorted({fragment for item in smiles for fragment in chem.brics_fragments(item)})
-
-
-@functools.lru_cache(maxsize=1)
-def _library(fragments: tuple[str, ...]) -> chem.FragmentLibrary:
-    # Cached so that each worker parses the fragments once, not once per task.
-    return chem.FragmentLibrary(fragments)
-
-
-def _crossovers(task: tuple[tuple[str, ...], int, int]) -> list[tuple[str, str]]:
-    """(SMILES, InChI) of the crossovers made by BRICS task ``chunk`` of ``seed``."""
-    fragments, seed, chunk = task
-    library = _library(fragments)
-    rng = np.random.default_rng([seed, _BRICS_STREAM, chunk])
-    made = []
-    for _ in range(_BRICS_CHUNK):
-        smiles = library.random_molecule(rng)
-        inchi = None if smiles is None else chem.inchi_from_smiles(smiles)
-        if inchi is not None:
-            made.append((smiles, inchi))
-    return made
-
-
-def _add_brics_molecules(
-    molecules: _Molecules, n: int, seed: int, mapper: Mapper, wave: int
-) -> None:
-    """Fill ``molecules`` up to ``n`` with BRICS crossovers of the ones already chosen.
-
-    Raises ``ValueError`` when the bounded number of attempts does not reach ``n``.
-    """
-    needed = n - len(molecules.chosen)
-    parents = [smiles for smiles, _ in molecules.chosen[:_BRICS_PARENTS]]
-    chunks = _chunks(parents, _FRAGMENT_CHUNK)
-    fragments = tuple(sorted(set(_in_order(mapper, _fragments_of, chunks, wave))))
-    tasks_allowed = math.ceil(needed * _BRICS_ATTEMPTS_PER_MOLECULE / _BRICS_CHUNK)
-    tasks = [(fragments, seed, chunk) for chunk in range(tasks_allowed)]
-    seen = {inchi for _, inchi in molecules.chosen}
-    for smiles, inchi in _in_order(mapper, _crossovers, tasks, wave):
-        if inchi not in seen:
-            seen.add(inchi)
-            molecules.chosen.append((smiles, inchi))
-            molecules.from_brics += 1
-            if len(molecules.chosen) == n:
-                return
-    raise ValueError(
-        f"only {len(molecules.chosen)} distinct molecules could be made "
-        f"({len(molecules.chosen) - molecules.from_brics} given, {molecules.from_brics} by BRICS "
-        f"recombination) but {n} were asked for: give more SMILES or a smaller --n"
-    )
 
 
 def image_ids(seed: int, n: int) -> list[str]:
@@ -427,8 +274,8 @@ def _draw(
     progress: bool,
 ) -> list[tuple[str, str]]:
     entries = [(entry.index, entry.image_id, entry.smiles) for entry in todo]
-    chunks = _chunks(entries, _DRAW_CHUNK)
-    tasks = [(str(out_dir), seed, patent_fraction, chunk) for chunk in chunks]
+    entry_chunks = chunks(entries, _DRAW_CHUNK)
+    tasks = [(str(out_dir), seed, patent_fraction, chunk) for chunk in entry_chunks]
     failures: list[tuple[str, str]] = []
     with tqdm(total=len(entries), desc="drawing", unit="img", disable=not progress) as bar:
         if executor is None:
@@ -481,15 +328,6 @@ class SynthReport:
     draw_failures: tuple[str, ...]  # image_ids RDKit could not draw: left out of the CSV
 
 
-def _load_candidates(smiles_file: Path | None) -> list[tuple[int, str]]:
-    if smiles_file is None:
-        return list(enumerate(chem.default_smiles(), start=1))
-    candidates = read_smiles_file(smiles_file)
-    if not candidates:
-        raise ValueError(f"{smiles_file} holds no SMILES")
-    return candidates
-
-
 def _not_yet_drawn(out_dir: Path, plan: list[PlannedImage]) -> list[PlannedImage]:
     """The plan entries without a PNG or without an annotation (the PNG is drawn again then:
     the same bytes, now with its record; a folder from before annotations gets them so)."""
@@ -516,10 +354,10 @@ def _plan(
     executor: Executor | None,
     workers: int,
     check_all: bool,
-) -> tuple[list[PlannedImage], _Molecules]:
+) -> tuple[list[PlannedImage], Molecules]:
     mapper: Mapper = map if executor is None else executor.map
     wave = max(2 * workers, 1)
-    molecules = _choose_molecules(candidates, n, seed, mapper, wave, check_all)
+    molecules = choose_molecules(candidates, n, seed, mapper, wave, check_all)
     if not molecules.chosen:
         raise ValueError("none of the given SMILES is a valid molecule")
     if len(molecules.chosen) < n:
@@ -528,7 +366,7 @@ def _plan(
             len(molecules.chosen),
             n - len(molecules.chosen),
         )
-        _add_brics_molecules(molecules, n, seed, mapper, wave)
+        add_brics_molecules(molecules, n, seed, mapper, wave)
     plan = [
         PlannedImage(index=index, image_id=image_id, smiles=smiles, inchi=inchi)
         for index, (image_id, (smiles, inchi)) in enumerate(
@@ -549,15 +387,15 @@ def synthesise(
 ) -> SynthReport:
     """Draw ``n`` damaged images of distinct molecules into ``out_dir`` in the BMS layout.
 
-    Molecules come from ``smiles_file`` (see ``read_smiles_file``; invalid lines are skipped
-    with a warning) or from ``chem.default_smiles()``; BRICS crossovers make up the number when
-    there are fewer distinct molecules than ``n``. No InChI appears twice. The same seed gives
-    byte-identical PNGs and CSV whatever ``num_workers`` (None: one per core; 0 or 1: this
-    process only). Existing PNGs are kept, so an interrupted run resumes where it stopped.
-    Beside the CSV, ``train_annotations.jsonl`` records the molecule as drawn in each image, in
-    the CSV's order (see annotations.py); it too is byte-identical for a seed, resumed or not.
-    About ``patent_fraction`` of the images (chosen by seed and index) are drawn in the clean
-    patent style instead of the BMS scan style; 0 draws exactly what earlier versions drew.
+    Molecules come from ``smiles_file`` (see ``molecules.read_smiles_file``; invalid lines are
+    skipped with a warning) or from ``chem.default_smiles()``; BRICS crossovers make up the number
+    when there are fewer distinct molecules than ``n``. No InChI appears twice. The same seed gives
+    byte-identical PNGs and CSV whatever ``num_workers`` (None: one per core; 0 or 1: this process
+    only). Existing PNGs are kept, so an interrupted run resumes where it stopped. Beside the CSV,
+    ``train_annotations.jsonl`` records the molecule as drawn in each image, in the CSV's order (see
+    annotations.py); it too is byte-identical for a seed, resumed or not. About ``patent_fraction``
+    of the images (chosen by seed and index) are drawn in the clean patent style instead of the BMS
+    scan style; 0 draws exactly what earlier versions drew.
 
     Raises ``ValueError`` when ``n``, ``seed`` or ``patent_fraction`` is out of range, when ``n``
     distinct molecules cannot be made, or when ``out_dir`` holds a dataset planned with other
@@ -575,7 +413,7 @@ def synthesise(
     _check_settings(out_dir, patent_fraction)
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"--out {out_dir} is a file, not a folder")
-    candidates = _load_candidates(smiles_file)
+    candidates = load_candidates(smiles_file)
     workers = _worker_count(num_workers, n)
     with _executor(workers) as executor:
         plan, molecules = _plan(

@@ -3,17 +3,36 @@ a bounded number of them in flight at a time.
 
 ``preprocess`` runs its RDKit checks and its shards through ``run_bounded`` on what
 ``task_runner`` gives it; results come back as calls finish, in any order, with their position.
+``synth`` and ``molecules`` use ``in_order`` over any ``map``-like instead (``Mapper``: the
+builtin, or a process pool's): results in task order, a wave of tasks in flight at a time.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any
 
 from inchi_lightning.processes import available_cpus, process_pool
+
+Mapper = Callable[[Callable, Iterable], Iterator]
+
+
+def chunks(items: Sequence, size: int) -> list:
+    return [items[start : start + size] for start in range(0, len(items), size)]
+
+
+def in_order(mapper: Mapper, function: Callable, tasks: Sequence, wave: int) -> Iterator:
+    """``function`` over ``tasks``, results in task order, ``wave`` tasks in flight at a time.
+
+    Waves keep parallel work bounded when the caller stops reading early; the order of results
+    never depends on how many processes ran them.
+    """
+    for start in range(0, len(tasks), wave):
+        for result in mapper(function, tasks[start : start + wave]):
+            yield from result
 
 
 class RayTasks:
