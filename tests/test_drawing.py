@@ -198,6 +198,19 @@ def test_bare_heteroatoms_drop_their_hydrogens_and_read_back_as_the_molecule() -
     assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(Chem.MolToSmiles(mol))
 
 
+def test_explicit_hydrogens_are_drawn_on_stereocentres_and_aldehydes_and_read_back() -> None:
+    smiles = "O=C[C@@H]1C[C@H](O)CN1C(=O)c1ccccc1"  # two stereocentres and an aldehyde
+    mol = _mol(smiles)
+    style = drawing.DrawStyle(explicit_hydrogens=True)
+    graph = drawing.draw_with_graph(mol, style).graph
+    assert [atom.symbol for atom in graph.atoms].count("H") == 3
+    assert sum(bond.kind in ("wedge", "hash") for bond in graph.bonds) == 2
+    assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(smiles)
+    # Without the option only RDKit's own chiral hydrogens (ring fusions) are drawn: none here.
+    plain = drawing.draw_with_graph(mol, drawing.DrawStyle()).graph
+    assert "H" not in [atom.symbol for atom in plain.atoms]
+
+
 def test_chain_carbons_are_written_out_with_their_hydrogens() -> None:
     mol = _mol("CC(C)Cc1ccccc1")
     labelled = drawing._depict(mol, drawing.DrawStyle(label_chain_carbons=True))

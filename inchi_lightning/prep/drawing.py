@@ -181,6 +181,9 @@ class DrawStyle:
     # Write heteroatoms without their hydrogens (OH as O, NH2 as N), as some patents' drawing
     # programs do: the reader must take a bare terminal O for a hydroxyl, not for Cl.
     bare_heteroatoms: bool = False
+    # Draw the hydrogen of stereocentres and aldehydes as an atom (H at the end of a wedge, a
+    # hash or a line), as patents often do; the reader must not take it for F.
+    explicit_hydrogens: bool = False
     # Grow the canvas until no label is cut at its edge: RDKit shrinks bonds to fit a tight
     # canvas but keeps a fixed font size, so large labels can overflow it.
     grow_to_fit_labels: bool = False
@@ -246,6 +249,7 @@ def _random_patent_style(rng: np.random.Generator) -> DrawStyle:
         aromatic_circles=bool(rng.random() < 0.25),
         aromatic_circle_size=float(rng.uniform(0.5, 0.72)),
         bare_heteroatoms=bool(rng.random() < 0.15),
+        explicit_hydrogens=bool(rng.random() < 0.2),
     )
 
 
@@ -281,6 +285,9 @@ def _depict(mol: Chem.Mol, style: DrawStyle) -> Chem.Mol:
             mol = condense(mol, style.abbreviation_set)
         else:
             mol = Chem.Mol(mol)
+        drawn_hydrogens = _carbons_with_a_drawn_hydrogen(mol) if style.explicit_hydrogens else ()
+        if drawn_hydrogens:  # (an empty onlyOnAtoms would add every hydrogen)
+            mol = Chem.AddHs(mol, onlyOnAtoms=drawn_hydrogens)
         rdDepictor.Compute2DCoords(mol)
     if style.label_chain_carbons:
         for index, label in _carbon_labels(mol).items():
@@ -361,6 +368,25 @@ def _carbon_labels(mol: Chem.Mol) -> dict[int, str]:
         count = f"<sub>{hydrogens}</sub>" if hydrogens > 1 else ""
         labels[atom.GetIdx()] = "C" + ("H" if hydrogens else "") + count
     return labels
+
+
+def _carbons_with_a_drawn_hydrogen(mol: Chem.Mol) -> tuple[int, ...]:
+    """Carbons with one hydrogen that are stereocentres or aldehydes (C=O): those patents draw
+    the H of."""
+    return tuple(
+        atom.GetIdx()
+        for atom in mol.GetAtoms()
+        if atom.GetAtomicNum() == 6
+        and atom.GetTotalNumHs() == 1
+        and (
+            atom.GetChiralTag() != Chem.ChiralType.CHI_UNSPECIFIED
+            or any(
+                bond.GetBondType() == Chem.BondType.DOUBLE
+                and bond.GetOtherAtom(atom).GetAtomicNum() == 8
+                for bond in atom.GetBonds()
+            )
+        )
+    )
 
 
 def _hydrogen_bearing_heteroatoms(mol: Chem.Mol) -> list[Chem.Atom]:
