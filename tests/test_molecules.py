@@ -3,7 +3,6 @@ duplicates, BRICS crossovers), through ``synthesise`` and directly."""
 
 from __future__ import annotations
 
-import csv
 import logging
 from pathlib import Path
 
@@ -11,47 +10,38 @@ import pytest
 
 from inchi_lightning import chem
 from inchi_lightning.prep import molecules, synth
-
-
-def _write_lines(path: Path, lines: list[str]) -> Path:
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def _labels(out_dir: Path) -> list[dict[str, str]]:
-    with (out_dir / synth.LABELS_NAME).open(newline="") as handle:
-        return list(csv.DictReader(handle))
+from tests.synth_files import synth_labels, write_lines
 
 
 def test_invalid_lines_are_counted_warned_about_and_skipped(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     lines = ["CCO", "C1CC", "c1ccccc1", "", "# a comment", "not_smiles", "CC(=O)O"]
-    path = _write_lines(tmp_path / "mixed.smi", lines)
+    path = write_lines(tmp_path / "mixed.smi", lines)
     with caplog.at_level(logging.WARNING, logger="inchi_lightning.prep.synth"):
         report = synth.synthesise(tmp_path / "out", 3, smiles_file=path, num_workers=0)
     assert (report.invalid_smiles, report.invalid_lines) == (2, (2, 6))
     assert "2 invalid SMILES" in caplog.text and "lines 2, 6" in caplog.text, caplog.text
-    assert len(_labels(tmp_path / "out")) == 3
+    assert len(synth_labels(tmp_path / "out")) == 3
 
 
 def test_duplicate_molecules_are_drawn_once(tmp_path: Path) -> None:
-    path = _write_lines(tmp_path / "dups.smi", ["CCO ethanol", "OCC ethanol-again", "c1ccccc1"])
+    path = write_lines(tmp_path / "dups.smi", ["CCO ethanol", "OCC ethanol-again", "c1ccccc1"])
     report = synth.synthesise(tmp_path / "out", 2, smiles_file=path, num_workers=0)
     assert report.duplicate_molecules == 1
-    assert sorted(row["InChI"] for row in _labels(tmp_path / "out")) == sorted(
+    assert sorted(row["InChI"] for row in synth_labels(tmp_path / "out")) == sorted(
         {chem.inchi_from_smiles("CCO"), chem.inchi_from_smiles("c1ccccc1")}
     )
 
 
 def test_csv_with_a_smiles_column_is_read(tmp_path: Path) -> None:
-    path = _write_lines(tmp_path / "m.csv", ["id,SMILES,name", "1,CCO,ethanol", "2,c1ccccc1,x"])
+    path = write_lines(tmp_path / "m.csv", ["id,SMILES,name", "1,CCO,ethanol", "2,c1ccccc1,x"])
     assert molecules.read_smiles_file(path) == [(2, "CCO"), (3, "c1ccccc1")]
-    headed = _write_lines(tmp_path / "m.smi", ["smiles\tname", "CCO\tethanol"])
+    headed = write_lines(tmp_path / "m.smi", ["smiles\tname", "CCO\tethanol"])
     assert molecules.read_smiles_file(headed) == [(2, "CCO")]
 
 
 def test_unreachable_n_raises_a_clear_error(tmp_path: Path) -> None:
-    path = _write_lines(tmp_path / "tiny.smi", ["C", "O"])  # nothing for BRICS to cut
+    path = write_lines(tmp_path / "tiny.smi", ["C", "O"])  # nothing for BRICS to cut
     with pytest.raises(ValueError, match="only 2 distinct molecules"):
         synth.synthesise(tmp_path / "out", 5, smiles_file=path, num_workers=0)

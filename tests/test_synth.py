@@ -3,7 +3,6 @@ molecules drawn: test_molecules.py)."""
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import shutil
@@ -18,6 +17,7 @@ from inchi_lightning.cli import synth as synth_command
 from inchi_lightning.files import temporary_path
 from inchi_lightning.prep import annotations, drawing, synth
 from tests.files import file_tree
+from tests.synth_files import synth_labels, write_lines
 
 N = 40
 SEED = 3
@@ -36,19 +36,9 @@ MOLECULES = [
 ]  # fmt: skip
 
 
-def _write_lines(path: Path, lines: list[str]) -> Path:
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def _labels(out_dir: Path) -> list[dict[str, str]]:
-    with (out_dir / synth.LABELS_NAME).open(newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
 @pytest.fixture(scope="module")
 def smiles_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return _write_lines(tmp_path_factory.mktemp("molecules") / "molecules.smi", MOLECULES)
+    return write_lines(tmp_path_factory.mktemp("molecules") / "molecules.smi", MOLECULES)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +53,7 @@ def reference(tmp_path_factory: pytest.TempPathFactory, smiles_file: Path) -> Pa
 def test_layout_is_the_kaggle_bms_layout(reference: Path) -> None:
     header = (reference / synth.LABELS_NAME).read_text().splitlines()[0]
     assert header == "image_id,InChI"
-    rows = _labels(reference)
+    rows = synth_labels(reference)
     assert len(rows) == N
     pngs = sorted((reference / "train").rglob("*.png"))
     assert len(pngs) == N
@@ -78,7 +68,7 @@ def test_layout_is_the_kaggle_bms_layout(reference: Path) -> None:
 
 
 def test_labels_are_distinct_valid_inchis_of_the_given_molecules(reference: Path) -> None:
-    inchis = [row["InChI"] for row in _labels(reference)]
+    inchis = [row["InChI"] for row in synth_labels(reference)]
     assert len(set(inchis)) == N
     assert all(chem.is_valid_inchi(inchi) for inchi in inchis)
     given = {chem.inchi_from_smiles(smiles) for smiles in MOLECULES}
@@ -99,8 +89,8 @@ def test_another_seed_gives_another_dataset(
     reference: Path, smiles_file: Path, tmp_path: Path
 ) -> None:
     synth.synthesise(tmp_path, N, seed=SEED + 1, smiles_file=smiles_file, num_workers=0)
-    ids = {row["image_id"] for row in _labels(tmp_path)}
-    assert ids.isdisjoint(row["image_id"] for row in _labels(reference))
+    ids = {row["image_id"] for row in synth_labels(tmp_path)}
+    assert ids.isdisjoint(row["image_id"] for row in synth_labels(reference))
 
 
 def test_resume_keeps_finished_images_and_matches_an_uninterrupted_run(
@@ -133,11 +123,11 @@ def _annotation_ids(out_dir: Path) -> list[str]:
 
 
 def test_annotations_lie_beside_the_labels_in_their_order(reference: Path) -> None:
-    assert _annotation_ids(reference) == [row["image_id"] for row in _labels(reference)]
+    assert _annotation_ids(reference) == [row["image_id"] for row in synth_labels(reference)]
     assert not (reference / annotations.PARTS_DIR).exists()  # the parts are folded in
     graphs = annotations.read_annotations(reference)
     assert len(graphs) == N
-    first = _labels(reference)[0]["image_id"]
+    first = synth_labels(reference)[0]["image_id"]
     png = cv2.imread(str(synth.image_path(reference, first)), cv2.IMREAD_UNCHANGED)
     height, width = png.shape
     assert all(0 <= x < width and 0 <= y < height for x, y in graphs[first].points)
@@ -188,7 +178,7 @@ def test_a_folder_drawn_before_annotations_gets_them_with_the_same_pngs(
 def test_a_folder_holding_other_molecules_is_refused(reference: Path, tmp_path: Path) -> None:
     out_dir = tmp_path / "other"
     shutil.copytree(reference, out_dir)
-    others = _write_lines(tmp_path / "others.smi", MOLECULES[::-1])  # another walk, same ids
+    others = write_lines(tmp_path / "others.smi", MOLECULES[::-1])  # another walk, same ids
     with pytest.raises(ValueError, match="already holds"):
         synth.synthesise(out_dir, N, seed=SEED, smiles_file=others, num_workers=0)
 
@@ -209,7 +199,7 @@ def test_main_draws_from_rdkits_corpus(tmp_path: Path, capsys) -> None:
         ["--out", str(tmp_path), "--n", "12", "--num-workers", "0", "--no-progress"]
     )
     assert status == 0
-    assert len(_labels(tmp_path)) == 12
+    assert len(synth_labels(tmp_path)) == 12
     assert "12 images" in capsys.readouterr().out
 
 
@@ -271,7 +261,7 @@ def test_patent_fraction_mixes_both_styles_deterministically(
     assert set(kinds) == {"bms", "patent"}
     # Same plan as the BMS-only reference; only the patent images are drawn differently.
     plain = file_tree(reference)
-    for index, row in enumerate(_labels(runs[0])):
+    for index, row in enumerate(synth_labels(runs[0])):
         path = str(synth.image_path(Path(), row["image_id"]))
         image = cv2.imdecode(np.frombuffer(mixed[path], np.uint8), cv2.IMREAD_UNCHANGED)
         assert set(np.unique(image)) == {0, 255}
@@ -282,7 +272,7 @@ def test_resume_refuses_another_patent_fraction(reference: Path, tmp_path: Path)
     out_dir = tmp_path / "bms-only"
     shutil.copytree(reference, out_dir)
     (out_dir / synth.SETTINGS_RECORD_NAME).unlink()  # a folder from before the setting existed
-    molecules = _write_lines(tmp_path / "molecules.smi", MOLECULES)
+    molecules = write_lines(tmp_path / "molecules.smi", MOLECULES)
     with pytest.raises(ValueError, match="--patent-fraction 0, not 0.5"):
         synth.synthesise(out_dir, N, seed=SEED, smiles_file=molecules, patent_fraction=0.5)
     report = synth.synthesise(out_dir, N, seed=SEED, smiles_file=molecules, num_workers=0)
