@@ -13,15 +13,11 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-import torch
-from torch.utils.data import DataLoader
-
-from inchi_lightning.chem import postprocess
 from inchi_lightning.evaluation.labelled_set import (
     LabelledImages,
-    collate_labelled,
     load_reader,
     read_labelled_rows,
+    read_samples,
 )
 from inchi_lightning.imaging import CleanParams, ImageError, clean_with_transform, read_gray
 from inchi_lightning.shipped import require_shipped_model
@@ -40,16 +36,8 @@ def is_turned(path, params: CleanParams) -> bool:
 
 def exact_matches(model, layout, rows, params: CleanParams) -> int:
     images = LabelledImages(layout, rows, params, model.reading_sizes)
-    right = 0
-    with torch.inference_mode():
-        for batch in DataLoader(images, batch_size=16, collate_fn=collate_labelled):
-            rescaled = {"rescaled": batch["rescaled"]} if "rescaled" in batch else {}
-            candidates, _ = model.decode(batch["images"], **rescaled)
-            for truth, error, beams in zip(
-                batch["inchis"], batch["errors"], candidates, strict=True
-            ):
-                right += postprocess([] if error else beams).final == truth
-    return right
+    samples = read_samples(model, images, batch_size=16, progress=False)
+    return sum(sample.prediction.final == sample.truth for sample in samples)
 
 
 def main() -> None:

@@ -574,8 +574,12 @@ def _aromatise_mixed_ring(
         for ring in skeleton.GetRingInfo().BondRings()
         if failing & {atom for number in ring for atom in graph.bonds[number].pair}
     ]
-    for ring in sorted(rings, key=lambda r: -sum(graph.bonds[n].kind == "aromatic" for n in r)):
-        aromatic = sum(graph.bonds[number].kind == "aromatic" for number in ring)
+
+    def aromatic_bonds(ring: Sequence[int]) -> int:
+        return sum(graph.bonds[number].kind == "aromatic" for number in ring)
+
+    for ring in sorted(rings, key=aromatic_bonds, reverse=True):
+        aromatic = aromatic_bonds(ring)
         mixed = [n for n in ring if graph.bonds[n].kind in ("single", "double")]
         if mixed and aromatic + len(mixed) == len(ring) and 2 * aromatic >= len(ring):
             bonds = list(graph.bonds)

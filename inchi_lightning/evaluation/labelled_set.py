@@ -158,13 +158,27 @@ def predict_labelled(
     model = load_reader(ckpt_path)
     if beam_width is not None:
         model.hparams.beam_width = beam_width
+    images = labelled_images(
+        images_dir, model.clean_params, limit, getattr(model, "reading_sizes", ())
+    )
+    return read_samples(model, images, rdkit, batch_size, num_workers, progress)
+
+
+def read_samples(
+    model: InChICaptioner | GraphReader,
+    images: Dataset,
+    rdkit: bool = True,
+    batch_size: int = 32,
+    num_workers: int = 2,
+    progress: bool = True,
+) -> list[Sample]:
+    """Each labelled image of ``images`` (``labelled_images``, or ``LabelledImages`` cleaned
+    with other settings) read by ``model`` and post-processed (``rdkit`` as for
+    ``predict_labelled``), in order."""
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model.to(device)
     loader = DataLoader(
-        labelled_images(images_dir, model.clean_params, limit, getattr(model, "reading_sizes", ())),
-        batch_size=batch_size,
-        num_workers=num_workers,
-        collate_fn=collate_labelled,
+        images, batch_size=batch_size, num_workers=num_workers, collate_fn=collate_labelled
     )
     samples = []
     with torch.inference_mode():
