@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import numpy as np
@@ -32,51 +31,7 @@ from inchi_lightning.molgraph import (
     bonds_from_pair_classes,
 )
 from inchi_lightning.prep import drawing
-
-BOND = 30.0  # pixels
-
-
-def inchi_of(smiles: str) -> str:
-    return Chem.MolToInchi(Chem.MolFromSmiles(smiles))
-
-
-def ring(symbols: str | list[str], kinds: list[str], centre=(100.0, 100.0)) -> MolGraph:
-    """A regular ring of atoms ``symbols`` with bond i from atom i to atom i + 1."""
-    count = len(symbols)
-    radius = BOND / (2 * math.sin(math.pi / count))
-    atoms = [
-        GraphAtom(
-            centre[0] + radius * math.cos(2 * math.pi * k / count),
-            centre[1] + radius * math.sin(2 * math.pi * k / count),
-            symbol,
-        )
-        for k, symbol in enumerate(symbols)
-    ]
-    bonds = [GraphBond(k, (k + 1) % count, kind) for k, kind in enumerate(kinds)]
-    return MolGraph(tuple(atoms), tuple(bonds))
-
-
-def with_substituent(graph: MolGraph, at: int, symbol: str, kind: str = "single") -> MolGraph:
-    """``graph`` with atom ``symbol`` bonded to atom ``at``, one bond length outward."""
-    centre = graph.points.mean(axis=0)
-    here = graph.points[at]
-    out = (here - centre) / np.hypot(*(here - centre))
-    x, y = here + BOND * out
-    atom = GraphAtom(float(x), float(y), symbol)
-    bond = GraphBond(at, len(graph.atoms), kind)
-    return MolGraph((*graph.atoms, atom), (*graph.bonds, bond))
-
-
-def chain(points: list[tuple[float, float, str]], bonds: list[tuple[int, int, str]]) -> MolGraph:
-    return MolGraph(
-        tuple(GraphAtom(x, y, symbol) for x, y, symbol in points),
-        tuple(GraphBond(b, e, kind) for b, e, kind in bonds),
-    )
-
-
-KEKULE = ["single", "double"] * 3
-BENZENE = inchi_of("c1ccccc1")
-
+from tests.graphs import BENZENE, BOND, KEKULE, chain, inchi_of, ring, with_substituent
 
 # ---------------------------------------------------------------------------------------------
 # Hand-built graphs.
@@ -90,23 +45,6 @@ def test_benzene_drawn_kekule_or_aromatic_is_benzene() -> None:
         assert reading.valid and reading.repairs == ()
         assert reading.smiles == "c1ccccc1"
         assert reading.confidence == 1.0
-
-
-def test_an_aromatic_pyrrole_gets_the_hydrogen_its_nitrogen_needs() -> None:
-    reading = molecule_from_graph(ring("NCCCC", ["aromatic"] * 5))
-    assert reading.inchi == inchi_of("c1cc[nH]c1")
-    assert reading.repairs == ("gave aromatic N atom 0 its H",)
-
-
-def test_a_ring_read_mostly_aromatic_becomes_all_aromatic() -> None:
-    # A circled ring, two of its bonds read as drawn Kekulé: RDKit cannot kekulize the mix.
-    mixed = ["aromatic"] * 4 + ["double", "single"]
-    reading = molecule_from_graph(ring("CCCCCC", mixed))
-    assert reading.inchi == BENZENE
-    assert reading.repairs == ("made bonds 4-5, 5-0 of a mostly aromatic ring aromatic",)
-    # Only rings RDKit refuses are changed: this mix it reads (as a cyclohexadiene).
-    kinds = ["aromatic"] * 3 + ["double", "single", "single"]
-    assert molecule_from_graph(ring("CCCCCC", kinds)).repairs == ()
 
 
 def test_charged_atoms_are_read() -> None:
@@ -124,13 +62,6 @@ def test_charged_atoms_are_read() -> None:
     atoms[0] = GraphAtom(0, 0, "N", charge=1)
     reading = molecule_from_graph(MolGraph(atoms, ammonium.bonds))
     assert reading.inchi == inchi_of("C[N+](C)(C)C") and reading.repairs == ()
-
-
-def test_a_missed_plus_on_a_four_bonded_nitrogen_is_put_back() -> None:
-    points = [(0, 0, "N")] + [(30 * math.cos(k), 30 * math.sin(k), "C") for k in range(4)]
-    reading = molecule_from_graph(chain(points, [(0, k, "single") for k in range(1, 5)]))
-    assert reading.inchi == inchi_of("C[N+](C)(C)C")
-    assert reading.repairs == ("charged N atom 0 +1",)
 
 
 ANISOLE = inchi_of("COc1ccccc1")
@@ -223,49 +154,6 @@ def test_double_bond_geometry_comes_from_the_coordinates() -> None:
     assert molecule_from_graph(flipped).inchi == cis
     # A crossed double bond has no geometry: the InChI of a butene without stereo.
     assert molecule_from_graph(butene("zigzag", "crossed")).inchi == inchi_of("CC=CC")
-
-
-def test_an_over_full_carbon_loses_its_least_certain_bond() -> None:
-    points = [(0, 0, "C")] + [(30 * math.cos(k), 30 * math.sin(k), "C") for k in range(5)]
-    graph = chain(points, [(0, k, "single") for k in range(1, 6)])
-    bonds = [dataclasses.replace(bond, score=0.9 - 0.1 * k) for k, bond in enumerate(graph.bonds)]
-    reading = molecule_from_graph(MolGraph(graph.atoms, bonds))
-    assert reading.inchi == inchi_of("CC(C)(C)C")
-    assert reading.repairs == (
-        "dropped single bond 0-5 at over-full atom 0",
-        "dropped carbon atom 5 left unbonded",
-    )
-    assert reading.confidence == pytest.approx(0.5)  # the weakest bond of the graph as read
-
-
-def test_an_over_full_multiple_bond_loses_one_order() -> None:
-    graph = chain([(0, 0, "C"), (30, 0, "O")], [(0, 1, "triple")])
-    reading = molecule_from_graph(graph)
-    assert reading.inchi == inchi_of("C=O")
-    assert reading.repairs == ("made triple bond 0-1 at over-full atom 1 double",)
-
-
-def test_unknown_atoms_give_up_or_go() -> None:
-    unknown = chain([(0, 0, "*"), (30, 0, "*")], [(0, 1, "single")])
-    reading = molecule_from_graph(unknown)
-    assert (reading.inchi, reading.smiles, reading.valid, reading.confidence) == ("", "", False, 0)
-    lone = molecule_from_graph(chain([(0, 0, "*"), (30, 0, "*")], []))
-    assert lone.inchi == "" and not lone.valid and len(lone.repairs) == 2
-    speck = molecule_from_graph(chain([(0, 0, "*"), (30, 0, "O")], []))
-    assert speck.inchi == inchi_of("O") and speck.repairs == ("dropped unbonded unknown atom 0",)
-    assert molecule_from_graph(MolGraph()).inchi == ""
-
-
-def test_unbonded_carbons_are_stray_marks_unless_alone() -> None:
-    ethanol = [(0, 0, "C"), (30, 0, "C"), (60, 0, "O")]
-    graph = chain([*ethanol, (200, 90, "C"), (250, 90, "N")], [(0, 1, "single"), (1, 2, "single")])
-    reading = molecule_from_graph(graph)
-    # The lone nitrogen is kept (ammonia drawn as NH3 is a fragment), the lone carbon is not.
-    assert reading.inchi == inchi_of("CCO.N")
-    assert reading.repairs == ("dropped unbonded carbon atom 3",)
-    methane = molecule_from_graph(chain([(0, 0, "C"), (40, 0, "*")], []))
-    assert methane.inchi == inchi_of("C")
-    assert methane.repairs == ("dropped unbonded unknown atom 1",)
 
 
 def test_a_bond_to_a_missing_atom_is_refused_when_the_graph_is_built() -> None:

@@ -3,6 +3,8 @@ ink, atom/bond matching, and a real learning test that ends in exact InChIs."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import lightning as L
 import numpy as np
 import pytest
@@ -171,3 +173,72 @@ def test_a_drawing_is_read_again_at_the_side_that_brings_its_bonds_to_the_traine
     assert [graph.bond_length for graph in graphs] == [12.0, 12.0, 13.5]
     assert model.read_at_scale(images[64]) == [chain(b, 64) for b in at_64.values()]
     assert GraphReader(clean_params=CleanParams(image_size=64)).reading_sizes == ()
+
+
+def fitted(model: GraphReader, loader: DataLoader, steps: int = 1, **fit) -> GraphReader:
+    trainer = L.Trainer(
+        max_steps=steps,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, loader, **fit)
+    return trainer
+
+
+def weights(model: GraphReader) -> dict[str, torch.Tensor]:
+    # Parameters only: batch norm's running statistics move with every training batch.
+    return {name: p.detach().clone() for name, p in model.named_parameters()}
+
+
+def test_a_fit_starts_from_init_weights_unless_it_resumes_its_own(annotated_shards, tmp_path):
+    loader = DataLoader(
+        GraphDataset(ShardSet(annotated_shards / "train")), batch_size=4, collate_fn=collate_graphs
+    )
+
+    def reader(seed: int, **settings) -> GraphReader:
+        L.seed_everything(seed)
+        settings = {"head_channels": 16, "lr": 0.0, "warmup_steps": 0} | settings
+        encoder = EncoderConfig(name="resnet18", weights="none")
+        return GraphReader(clean_params=CleanParams(image_size=SIZE), encoder=encoder, **settings)
+
+    source = reader(1)
+    fitted(source, loader).save_checkpoint(tmp_path / "source.ckpt")
+    started = reader(2, init_weights=str(tmp_path / "source.ckpt"))
+    assert not torch.equal(started.net.atom_head.weight, source.net.atom_head.weight)
+    fitted(started, loader)  # lr 0: what it holds after the step is what it started from
+    assert all(torch.equal(w, weights(source)[n]) for n, w in weights(started).items())
+
+    own = reader(3)
+    fitted(own, loader).save_checkpoint(tmp_path / "own.ckpt")
+    resumed = reader(4, init_weights=str(tmp_path / "source.ckpt"))
+    fitted(resumed, loader, steps=2, ckpt_path=tmp_path / "own.ckpt")
+    assert all(torch.equal(w, weights(own)[n]) for n, w in weights(resumed).items())
+
+    wider = reader(5, head_channels=32, init_weights=str(tmp_path / "source.ckpt"))
+    with pytest.raises(ValueError, match="do not fit this network"):
+        fitted(wider, loader)
+
+
+def test_init_weights_shipped_starts_from_the_model_that_ships(annotated_shards):
+    from inchi_lightning.evaluation.labelled_set import load_reader
+    from inchi_lightning.shipped import SHIPPED_MODEL
+
+    shipped = load_reader(SHIPPED_MODEL)
+    hp = shipped.hparams
+    model = GraphReader(
+        clean_params=shipped.clean_params,
+        encoder=dataclasses.replace(shipped.net_config.encoder, weights="none"),
+        neck=hp.neck,
+        head_channels=hp.head_channels,
+        lr=0.0,
+        warmup_steps=0,
+        init_weights="shipped",
+    )
+    loader = DataLoader(
+        GraphDataset(ShardSet(annotated_shards / "train")), batch_size=4, collate_fn=collate_graphs
+    )
+    fitted(model, loader)
+    assert torch.equal(model.net.atom_head.weight, shipped.net.atom_head.weight.float())

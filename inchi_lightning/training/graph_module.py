@@ -34,8 +34,9 @@ from inchi_lightning.network.graph import (
     decode_graph,
 )
 from inchi_lightning.overlay import draw_graph
+from inchi_lightning.shipped import SHIPPED_KEYWORD, require_shipped_model
 from inchi_lightning.training.appended_classes import grow_appended_classes
-from inchi_lightning.training.checkpoints import plain_hyperparameters
+from inchi_lightning.training.checkpoints import check_checkpoint, plain_hyperparameters
 from inchi_lightning.training.graph_data import GraphDataset, median_bond_length
 from inchi_lightning.training.metrics import ExactMatch, LevenshteinDistance
 from inchi_lightning.training.module import TrainingRate, as_dataclass, ink, stepped
@@ -137,6 +138,11 @@ class GraphReader(TrainingRate):
             and ``evaluate`` read an image file at the trained size first, then again at the
             side of ``reading_sizes`` that brings its bonds nearest this length: real drawings
             of large molecules come out smaller than any training drawing. 0: one size only.
+        init_weights: a checkpoint of this project whose weights a new fit starts from instead
+            of the encoder's (``shipped``: the model that ships with the package; any fit's or
+            release's file). Only the weights: optimiser, schedule and step count start afresh,
+            so ``lr`` and ``max_steps`` set the fine-tuning's schedule. A fit resumed with
+            ``--ckpt_path`` loads its own weights instead, and reading never looks at it.
     """
 
     def __init__(
@@ -152,6 +158,7 @@ class GraphReader(TrainingRate):
         threshold: float = 0.3,
         num_logged_samples: int = 8,
         target_bond_length: float = 0.0,
+        init_weights: str | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -317,10 +324,29 @@ class GraphReader(TrainingRate):
     # ---- optimisation -----------------------------------------------------------------------
 
     def on_fit_start(self) -> None:
+        # Here, after Lightning has restored a --ckpt_path, and only where it has not.
+        if self.hparams.get("init_weights") and self.trainer.ckpt_path is None:
+            self._load_initial_weights(self.hparams.init_weights)
         # The scale real drawings are read at follows the drawings this model learns from.
         train = getattr(self.trainer.datamodule, "datasets", {}).get("train")
         if not self.hparams.target_bond_length and isinstance(train, GraphDataset):
             self.hparams.target_bond_length = median_bond_length(train.shards)
+
+    def _load_initial_weights(self, source: str) -> None:
+        path = require_shipped_model() if source == SHIPPED_KEYWORD else source
+        check_checkpoint(path)
+        state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+        checkpoint = {"state_dict": state}
+        grow_appended_classes(checkpoint, self, ["net.atom_head"])
+        try:
+            # In place: the optimiser already holds these parameters. fp16 weights come back
+            # in the parameters' own dtype.
+            self.load_state_dict(checkpoint["state_dict"])
+        except RuntimeError as exc:
+            detail = str(exc).strip().splitlines()[-1].strip()  # one of the mismatches it names
+            raise ValueError(
+                f"init_weights {path}: its weights do not fit this network ({detail})"
+            ) from exc
 
     def configure_optimizers(self) -> dict[str, Any]:
         hp = self.hparams

@@ -1,0 +1,236 @@
+"""A read graph made one RDKit accepts: stray atoms dropped, then one repair at a time for each
+complaint RDKit's sanitization has, each the likeliest reading of what the drawing meant.
+
+``molecule_from_graph`` (graph_chem) calls these in order: ``without_stray_atoms`` on the graph
+as read, ``repair`` once group labels are written out, ``without_orphans`` on what the repairs
+left. Every change is noted in the caller's ``repairs`` list, which ``GraphReading`` reports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from rdkit import Chem, rdBase
+
+from inchi_lightning.molgraph import UNKNOWN_SYMBOL, GraphAtom, GraphBond, MolGraph
+
+# Bond kinds as RDKit bonds; wedges, hashes, wavy and crossed bonds say stereo, not order.
+BOND_TYPES: dict[str, Chem.BondType] = {
+    "single": Chem.BondType.SINGLE,
+    "double": Chem.BondType.DOUBLE,
+    "triple": Chem.BondType.TRIPLE,
+    "aromatic": Chem.BondType.AROMATIC,
+    "wedge": Chem.BondType.SINGLE,
+    "hash": Chem.BondType.SINGLE,
+    "wavy": Chem.BondType.SINGLE,
+    "crossed": Chem.BondType.DOUBLE,
+}
+_ORDER = {Chem.BondType.SINGLE: 1.0, Chem.BondType.DOUBLE: 2.0, Chem.BondType.TRIPLE: 3.0}
+_BOND_ORDER = {kind: _ORDER.get(bond_type, 1.5) for kind, bond_type in BOND_TYPES.items()}
+_LOWER_ORDER = {"triple": "double", "double": "single", "crossed": "single", "aromatic": "single"}
+
+
+def without_stray_atoms(graph: MolGraph, repairs: list[str]) -> MolGraph:
+    """``graph`` less its unbonded atoms of class "*" and its unbonded carbons, unless a carbon
+    is all there is: specks and stray text read as atoms, most likely. A skeletal drawing never
+    shows a carbon without a line to it (methane is written CH4, and read as one atom).
+    """
+    bonded = {index for bond in graph.bonds for index in bond.pair}
+    unknown = {
+        index
+        for index, atom in enumerate(graph.atoms)
+        if atom.symbol == UNKNOWN_SYMBOL and index not in bonded
+    }
+    carbons = {
+        index
+        for index, atom in enumerate(graph.atoms)
+        if atom.symbol == "C" and index not in bonded
+    }
+    if len(carbons) == len(graph.atoms) - len(unknown) == 1:
+        carbons = set()
+    for index in sorted(unknown | carbons):
+        kind = "unknown" if index in unknown else "carbon"
+        repairs.append(f"dropped unbonded {kind} atom {index}")
+    return _without_atoms(graph, unknown | carbons)
+
+
+def without_orphans(before: MolGraph, after: MolGraph, repairs: list[str]) -> MolGraph:
+    """``after`` less the carbons its repairs left unbonded: a lone carbon is never drawn bare,
+    so the atom at the far end of a dropped bond was most likely read from the same stray ink.
+    """
+    bonded_before = {index for bond in before.bonds for index in bond.pair}
+    bonded_after = {index for bond in after.bonds for index in bond.pair}
+    orphans = {
+        index
+        for index, atom in enumerate(after.atoms)
+        if atom.symbol == "C" and index in bonded_before - bonded_after
+    }
+    for index in sorted(orphans):
+        repairs.append(f"dropped carbon atom {index} left unbonded")
+    return _without_atoms(after, orphans)
+
+
+def _without_atoms(graph: MolGraph, drop: set[int]) -> MolGraph:
+    if not drop:
+        return graph
+    new_index = {}
+    for index in range(len(graph.atoms)):
+        if index not in drop:
+            new_index[index] = len(new_index)
+    atoms = tuple(atom for index, atom in enumerate(graph.atoms) if index not in drop)
+    bonds = tuple(
+        dataclasses.replace(bond, begin=new_index[bond.begin], end=new_index[bond.end])
+        for bond in graph.bonds
+        if bond.begin not in drop and bond.end not in drop
+    )
+    return MolGraph(atoms, bonds)
+
+
+def _skeleton(graph: MolGraph) -> Chem.RWMol:
+    """``graph`` (elements only) as an unsanitized RDKit molecule: atoms, charges, bond types."""
+    mol = Chem.RWMol()
+    for atom in graph.atoms:
+        rd_atom = Chem.Atom(atom.symbol)
+        rd_atom.SetFormalCharge(atom.charge)
+        mol.AddAtom(rd_atom)
+    for bond in graph.bonds:
+        mol.AddBond(bond.begin, bond.end, BOND_TYPES[bond.kind])
+    for bond in mol.GetBonds():
+        if bond.GetBondType() == Chem.BondType.AROMATIC:
+            bond.SetIsAromatic(True)
+            bond.GetBeginAtom().SetIsAromatic(True)
+            bond.GetEndAtom().SetIsAromatic(True)
+    return mol
+
+
+def _first_problem(graph: MolGraph) -> tuple[str, tuple[int, ...]] | None:
+    """RDKit's first complaint about ``graph``: (kind, atom indices); None when it has none."""
+    with rdBase.BlockLogs():
+        mol = _skeleton(graph)
+        problems = Chem.DetectChemistryProblems(mol)
+    if not problems:
+        return None
+    problem = problems[0]
+    if problem.GetType() == "KekulizeException":
+        return problem.GetType(), tuple(problem.GetAtomIndices())
+    return problem.GetType(), (problem.GetAtomIdx(),)
+
+
+def repair(
+    graph: MolGraph, fixed: frozenset[frozenset[int]], repairs: list[str]
+) -> MolGraph | None:
+    """``graph`` changed until RDKit accepts it, each change noted in ``repairs``; None: gave up.
+
+    An over-full atom: a neutral N or P with four bonds is charged +1 (ammonium, phosphonium:
+    a missed "+" is likelier than a spurious bond); otherwise its least certain bond (outside
+    groups) loses one order, a single bond goes. An aromatic ring that cannot be kekulized:
+    a ring read mostly aromatic but with single or double bonds among them (a circled ring
+    whose circle a bond was read without) becomes all aromatic; else a two-bonded aromatic N
+    gets its H (pyrrole-like N, whose H the graph does not say).
+    """
+    for _ in range(len(graph.bonds) + len(graph.atoms) + 1):
+        problem = _first_problem(graph)
+        if problem is None:
+            return graph
+        kind, indices = problem
+        if kind == "AtomValenceException":
+            changed = _charge_onium(graph, indices[0], repairs) or _weaken_bond(
+                graph, indices[0], fixed, repairs
+            )
+        elif kind in ("KekulizeException", "AtomKekulizeException"):
+            changed = _aromatise_mixed_ring(graph, indices, repairs) or _add_aromatic_nh(
+                graph, indices, repairs
+            )
+        else:
+            changed = None
+        if changed is None:
+            repairs.append(f"gave up: {kind} at atoms {list(indices)}")
+            return None
+        graph = changed
+    repairs.append("gave up: too many repairs")
+    return None
+
+
+def _atom_valence(graph: MolGraph, index: int) -> float:
+    return sum(_BOND_ORDER[bond.kind] for bond in graph.bonds if index in bond.pair)
+
+
+def _charge_onium(graph: MolGraph, index: int, repairs: list[str]) -> MolGraph | None:
+    atom = graph.atoms[index]
+    if atom.symbol not in ("N", "P") or atom.charge != 0 or _atom_valence(graph, index) != 4:
+        return None
+    repairs.append(f"charged {atom.symbol} atom {index} +1")
+    atoms = list(graph.atoms)
+    atoms[index] = dataclasses.replace(atom, charge=1)
+    return MolGraph(tuple(atoms), graph.bonds)
+
+
+def _weaken_bond(
+    graph: MolGraph, index: int, fixed: frozenset[frozenset[int]], repairs: list[str]
+) -> MolGraph | None:
+    candidates = [
+        number
+        for number, bond in enumerate(graph.bonds)
+        if index in bond.pair and bond.pair not in fixed
+    ]
+    if not candidates:
+        return None
+    number = min(candidates, key=lambda n: graph.bonds[n].score)  # the first of equal scores
+    bond = graph.bonds[number]
+    bonds = list(graph.bonds)
+    where = f"{bond.kind} bond {bond.begin}-{bond.end} at over-full atom {index}"
+    if bond.kind in _LOWER_ORDER:
+        repairs.append(f"made {where} {_LOWER_ORDER[bond.kind]}")
+        bonds[number] = dataclasses.replace(bond, kind=_LOWER_ORDER[bond.kind])
+        return MolGraph(graph.atoms, tuple(bonds))
+    repairs.append(f"dropped {where}")
+    del bonds[number]
+    return MolGraph(graph.atoms, tuple(bonds))
+
+
+def _aromatise_mixed_ring(
+    graph: MolGraph, indices: Sequence[int], repairs: list[str]
+) -> MolGraph | None:
+    """The most aromatic ring through ``indices`` made all aromatic, when at least half of its
+    bonds are and the rest are single or double."""
+    with rdBase.BlockLogs():
+        skeleton = _skeleton(graph)
+        skeleton.UpdatePropertyCache(strict=False)
+        Chem.FastFindRings(skeleton)
+    failing = set(indices)
+    rings = [
+        ring
+        for ring in skeleton.GetRingInfo().BondRings()
+        if failing & {atom for number in ring for atom in graph.bonds[number].pair}
+    ]
+
+    def aromatic_bonds(ring: Sequence[int]) -> int:
+        return sum(graph.bonds[number].kind == "aromatic" for number in ring)
+
+    for ring in sorted(rings, key=aromatic_bonds, reverse=True):
+        aromatic = aromatic_bonds(ring)
+        mixed = [n for n in ring if graph.bonds[n].kind in ("single", "double")]
+        if mixed and aromatic + len(mixed) == len(ring) and 2 * aromatic >= len(ring):
+            bonds = list(graph.bonds)
+            for number in mixed:
+                bonds[number] = dataclasses.replace(bonds[number], kind="aromatic")
+            pairs = ", ".join(f"{bonds[n].begin}-{bonds[n].end}" for n in mixed)
+            repairs.append(f"made bonds {pairs} of a mostly aromatic ring aromatic")
+            return MolGraph(graph.atoms, tuple(bonds))
+    return None
+
+
+def _add_aromatic_nh(
+    graph: MolGraph, indices: Sequence[int], repairs: list[str]
+) -> MolGraph | None:
+    for index in indices:
+        atom = graph.atoms[index]
+        bonds = [bond for bond in graph.bonds if index in bond.pair]
+        if atom.symbol == "N" and atom.charge == 0 and len(bonds) == 2:
+            if all(bond.kind == "aromatic" for bond in bonds):
+                repairs.append(f"gave aromatic N atom {index} its H")
+                hydrogen = GraphAtom(atom.x, atom.y, "H", 0, atom.score)
+                bond = GraphBond(index, len(graph.atoms), "single", atom.score)
+                return MolGraph((*graph.atoms, hydrogen), (*graph.bonds, bond))
+    return None

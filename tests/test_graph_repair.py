@@ -1,0 +1,80 @@
+"""Graphs RDKit rejects, read as what the drawing most likely meant: stray atoms dropped, a
+missed charge put back, an over-full atom's weakest bond weakened, aromatic rings mended."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+from inchi_lightning.graph_chem import molecule_from_graph
+from inchi_lightning.molgraph import MolGraph
+from tests.graphs import BENZENE, chain, inchi_of, ring
+
+
+def test_an_aromatic_pyrrole_gets_the_hydrogen_its_nitrogen_needs() -> None:
+    reading = molecule_from_graph(ring("NCCCC", ["aromatic"] * 5))
+    assert reading.inchi == inchi_of("c1cc[nH]c1")
+    assert reading.repairs == ("gave aromatic N atom 0 its H",)
+
+
+def test_a_ring_read_mostly_aromatic_becomes_all_aromatic() -> None:
+    # A circled ring, two of its bonds read as drawn Kekulé: RDKit cannot kekulize the mix.
+    mixed = ["aromatic"] * 4 + ["double", "single"]
+    reading = molecule_from_graph(ring("CCCCCC", mixed))
+    assert reading.inchi == BENZENE
+    assert reading.repairs == ("made bonds 4-5, 5-0 of a mostly aromatic ring aromatic",)
+    # Only rings RDKit refuses are changed: this mix it reads (as a cyclohexadiene).
+    kinds = ["aromatic"] * 3 + ["double", "single", "single"]
+    assert molecule_from_graph(ring("CCCCCC", kinds)).repairs == ()
+
+
+def test_a_missed_plus_on_a_four_bonded_nitrogen_is_put_back() -> None:
+    points = [(0, 0, "N")] + [(30 * math.cos(k), 30 * math.sin(k), "C") for k in range(4)]
+    reading = molecule_from_graph(chain(points, [(0, k, "single") for k in range(1, 5)]))
+    assert reading.inchi == inchi_of("C[N+](C)(C)C")
+    assert reading.repairs == ("charged N atom 0 +1",)
+
+
+def test_an_over_full_carbon_loses_its_least_certain_bond() -> None:
+    points = [(0, 0, "C")] + [(30 * math.cos(k), 30 * math.sin(k), "C") for k in range(5)]
+    graph = chain(points, [(0, k, "single") for k in range(1, 6)])
+    bonds = [dataclasses.replace(bond, score=0.9 - 0.1 * k) for k, bond in enumerate(graph.bonds)]
+    reading = molecule_from_graph(MolGraph(graph.atoms, bonds))
+    assert reading.inchi == inchi_of("CC(C)(C)C")
+    assert reading.repairs == (
+        "dropped single bond 0-5 at over-full atom 0",
+        "dropped carbon atom 5 left unbonded",
+    )
+    assert reading.confidence == pytest.approx(0.5)  # the weakest bond of the graph as read
+
+
+def test_an_over_full_multiple_bond_loses_one_order() -> None:
+    graph = chain([(0, 0, "C"), (30, 0, "O")], [(0, 1, "triple")])
+    reading = molecule_from_graph(graph)
+    assert reading.inchi == inchi_of("C=O")
+    assert reading.repairs == ("made triple bond 0-1 at over-full atom 1 double",)
+
+
+def test_unknown_atoms_give_up_or_go() -> None:
+    unknown = chain([(0, 0, "*"), (30, 0, "*")], [(0, 1, "single")])
+    reading = molecule_from_graph(unknown)
+    assert (reading.inchi, reading.smiles, reading.valid, reading.confidence) == ("", "", False, 0)
+    lone = molecule_from_graph(chain([(0, 0, "*"), (30, 0, "*")], []))
+    assert lone.inchi == "" and not lone.valid and len(lone.repairs) == 2
+    speck = molecule_from_graph(chain([(0, 0, "*"), (30, 0, "O")], []))
+    assert speck.inchi == inchi_of("O") and speck.repairs == ("dropped unbonded unknown atom 0",)
+    assert molecule_from_graph(MolGraph()).inchi == ""
+
+
+def test_unbonded_carbons_are_stray_marks_unless_alone() -> None:
+    ethanol = [(0, 0, "C"), (30, 0, "C"), (60, 0, "O")]
+    graph = chain([*ethanol, (200, 90, "C"), (250, 90, "N")], [(0, 1, "single"), (1, 2, "single")])
+    reading = molecule_from_graph(graph)
+    # The lone nitrogen is kept (ammonia drawn as NH3 is a fragment), the lone carbon is not.
+    assert reading.inchi == inchi_of("CCO.N")
+    assert reading.repairs == ("dropped unbonded carbon atom 3",)
+    methane = molecule_from_graph(chain([(0, 0, "C"), (40, 0, "*")], []))
+    assert methane.inchi == inchi_of("C")
+    assert methane.repairs == ("dropped unbonded unknown atom 1",)
