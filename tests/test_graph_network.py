@@ -1,4 +1,5 @@
-"""The graph recogniser's network: shapes, targets, losses, sampling, decoding, and learning."""
+"""The graph recogniser's network: shapes, sampling, decoding, and learning toy graphs with
+its losses (graph_loss.py)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,19 @@ import torch
 
 from inchi_lightning.network.encoder import EncoderConfig
 from inchi_lightning.network.graph import (
-    GraphLoss,
-    GraphLossConfig,
     GraphNetConfig,
     GraphRecognizer,
-    GraphTargets,
     bond_radius,
     candidate_pairs,
-    centre_heatmap,
     decode_atoms,
     decode_graph,
-    focal_loss,
     sample_segments,
+)
+from inchi_lightning.network.graph_loss import (
+    GraphLoss,
+    GraphLossConfig,
+    GraphTargets,
+    centre_heatmap,
 )
 
 # The toy drawings' classes: atoms are discs (0) or rings (1), charge 1 draws them gray; pairs
@@ -91,23 +93,6 @@ def test_offsets_off_leaves_them_out() -> None:
 def test_bad_reversal_is_refused() -> None:
     with pytest.raises(ValueError, match="reversed_bond_classes"):
         GraphRecognizer(tiny_config(reversed_bond_classes=[0, 2, 2, 3]))
-
-
-def test_heatmap_peaks_at_each_points_cell() -> None:
-    points = [torch.tensor([[5.0, 9.0], [30.5, 2.0]]), torch.zeros(0, 2)]
-    heatmap = centre_heatmap(points, (16, 16), sigma=1.0)
-    assert heatmap.shape == (2, 1, 16, 16)
-    assert heatmap[0, 0, 2, 1] == 1 and heatmap[0, 0, 0, 7] == 1  # (row, column) = (y, x) // 4
-    assert int(heatmap.eq(1).sum()) == 2 and heatmap[1].max() == 0
-    assert heatmap[0, 0, 2, 2] == pytest.approx(math.exp(-0.5))  # one cell off: sigma 1
-
-
-def test_focal_loss_prefers_the_matching_prediction() -> None:
-    target = centre_heatmap([torch.tensor([[10.0, 10.0], [40.0, 20.0]])], (16, 16), sigma=1.0)
-    matching = torch.where(target.eq(1), 6.0, -6.0)
-    wrong = torch.where(target.roll(5, dims=3).eq(1), 6.0, -6.0)
-    assert focal_loss(matching, target) < 0.01 < focal_loss(wrong, target)
-    assert focal_loss(matching, target) < focal_loss(torch.zeros_like(target), target)
 
 
 def coordinate_features(size: int) -> torch.Tensor:

@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from inchi_lightning.molgraph import MolGraph, pair_class
-from inchi_lightning.network.graph import GraphTargets
+from inchi_lightning.network.graph_loss import GraphTargets
 from inchi_lightning.shards import ShardSet
 from inchi_lightning.training.data import InChIDataModule, ShardImages
 

@@ -27,12 +27,11 @@ from inchi_lightning.molgraph import (
 from inchi_lightning.network.encoder import EncoderConfig
 from inchi_lightning.network.graph import (
     DecodedGraph,
-    GraphLoss,
-    GraphLossConfig,
     GraphNetConfig,
     GraphRecognizer,
     decode_graph,
 )
+from inchi_lightning.network.graph_loss import GraphLoss, GraphLossConfig
 from inchi_lightning.overlay import draw_graph
 from inchi_lightning.shipped import SHIPPED_KEYWORD, require_shipped_model
 from inchi_lightning.training.appended_classes import grow_appended_classes
