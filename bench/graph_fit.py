@@ -116,7 +116,9 @@ def main() -> None:
     parser.add_argument("--precision", default="32-true")
     parser.add_argument("--max-steps", type=int, default=-1, help="the cosine decay's length")
     parser.add_argument("--shards", type=Path, help="a preprocessed annotated set to train on")
-    parser.add_argument("--init", type=Path, help="start from this checkpoint's weights")
+    parser.add_argument(
+        "--init", type=Path, help="start from this checkpoint's weights ('shipped': the release)"
+    )
     parser.add_argument("--save-every", type=int, default=200, help="steps between last.ckpt")
     parser.add_argument("--uspto", type=Path, default=Path("../shared/data/uspto-300"))
     args = parser.parse_args()
@@ -133,10 +135,8 @@ def main() -> None:
     model = GraphReader(
         clean_params=CleanParams(image_size=args.size),
         encoder=EncoderConfig(name=args.encoder, weights="none"),
+        init_weights=None if args.init is None else str(args.init),
     )
-    if args.init is not None:
-        weights = torch.load(args.init, map_location="cpu", weights_only=False)["state_dict"]
-        model.load_state_dict(weights)
     last = args.run / "last.ckpt"
     resume = last if last.is_file() else None
     trainer = L.Trainer(
