@@ -141,37 +141,53 @@ def test_a_tiny_graph_model_learns_four_drawings_to_their_exact_inchi(annotated_
     assert again == batch["inchis"]
 
 
-def chain(bond: float, side: int) -> MolGraph:
-    """Propane drawn with bonds ``bond`` px long, tagged by the side it was read at (x)."""
-    atoms = [GraphAtom(side / 2 + i * bond, 10, "C") for i in range(3)]
+def chain(bond: float, end: str = "C") -> MolGraph:
+    """Propane (or, with ``end`` "O", ethanol) drawn with bonds ``bond`` px long."""
+    atoms = [GraphAtom(10 + i * bond, 10, "C") for i in range(2)]
+    atoms.append(GraphAtom(10 + 2 * bond, 10, end))
     return MolGraph(atoms, [GraphBond(0, 1, "single"), GraphBond(1, 2, "single")])
 
 
-def test_a_drawing_is_read_again_at_the_side_that_brings_its_bonds_to_the_trained_length(
-    monkeypatch,
-):
+PROPANE, ETHANOL = (molecule_from_graph(chain(10.0, end)).inchi for end in ("C", "O"))
+
+
+def test_a_drawing_is_read_at_the_sides_around_the_trained_bond_length_which_vote(monkeypatch):
     model = GraphReader(
-        clean_params=CleanParams(image_size=64),
+        clean_params=CleanParams(image_size=192),
         encoder=EncoderConfig(name="resnet18", weights="none"),
         head_channels=16,
-        target_bond_length=12.0,
+        target_bond_length=24.0,
     )
-    assert model.reading_sizes == (96, 128)
-    # Read at 64 px, image 0 has 6 px bonds (it wants 128 px), image 1 has 12 px bonds (64 is
-    # right), image 2 9 px (wants 85: 96 is nearest); each read scales the bonds with the side.
-    at_64 = {0: 6.0, 1: 12.0, 2: 9.0}
+    assert model.reading_sizes == (160, 224, 256, 288, 320, 352, 384)
+    # At 192 px image 0 has 16 px bonds (it wants 288 px) and reads as ethanol at 256 and 288
+    # only; image 1 has the trained 24 px bonds and reads as ethanol at 192 only.
+    at_192 = {0: 16.0, 1: 24.0}
+    ethanol_at = {0: {256, 288}, 1: {192}}
+    read_rows = {}
 
     def read(images):
         side = images.shape[-1]
-        return [chain(at_64[int(i)] * side / 64, side) for i in images[:, 0, 0, 0]]
+        rows = [int(i) for i in images[:, 0, 0, 0]]
+        read_rows[side] = rows
+        return [chain(at_192[r] * side / 192, "O" if side in ethanol_at[r] else "C") for r in rows]
 
     monkeypatch.setattr(model, "read", read)
-    images = {side: torch.arange(3, dtype=torch.uint8).view(3, 1, 1, 1).expand(3, 1, side, side)
-              for side in (64, 96, 128)}  # fmt: skip
-    graphs = model.read_at_scale(images[64], {96: images[96], 128: images[128]})
-    assert [graph.atoms[0].x * 2 for graph in graphs] == [128, 64, 96]  # the side each was read at
-    assert [graph.bond_length for graph in graphs] == [12.0, 12.0, 13.5]
-    assert model.read_at_scale(images[64]) == [chain(b, 64) for b in at_64.values()]
+    sides = (192, *model.reading_sizes)
+    images = {side: torch.arange(2, dtype=torch.uint8).view(2, 1, 1, 1).expand(2, 1, side, side)
+              for side in sides}  # fmt: skip
+    readings = model.read_molecules(images[192], {s: images[s] for s in model.reading_sizes})
+    # Image 0 at 256, 288, 320: ethanol with 21.3 and 24 px bonds (0.89 + 1) beats propane's
+    # 26.7 px (0.9); image 1 at 160, 192, 224: propane twice (0.83 + 0.86) beats ethanol (1).
+    assert [r.inchi for r in readings] == [ETHANOL, PROPANE]
+    assert read_rows == {
+        192: [0, 1],
+        160: [1],
+        224: [1],
+        256: [0],
+        288: [0],
+        320: [0],
+    }
+    assert [r.inchi for r in model.read_molecules(images[192])] == [PROPANE, ETHANOL]
     assert GraphReader(clean_params=CleanParams(image_size=64)).reading_sizes == ()
 
 
