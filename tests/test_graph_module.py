@@ -108,6 +108,20 @@ def test_augmented_atoms_stay_on_the_ink_they_were_drawn_on(annotated_shards):
     assert moved > 0  # the augmentation did move pixels (and the points with them)
 
 
+def fitted(model: GraphReader, loader: DataLoader, steps: int = 1, **fit) -> L.Trainer:
+    """The trainer that fitted ``model`` for ``steps`` steps, quietly on the CPU."""
+    trainer = L.Trainer(
+        max_steps=steps,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, loader, **fit)
+    return trainer
+
+
 def test_a_tiny_graph_model_learns_four_drawings_to_their_exact_inchi(annotated_shards, tmp_path):
     dataset = GraphDataset(ShardSet(annotated_shards / "train"))
     loader = DataLoader(dataset, batch_size=4, shuffle=True, collate_fn=collate_graphs)
@@ -119,15 +133,7 @@ def test_a_tiny_graph_model_learns_four_drawings_to_their_exact_inchi(annotated_
         lr=3e-3,
         warmup_steps=10,
     )
-    trainer = L.Trainer(
-        max_steps=STEPS,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(model, loader)
+    trainer = fitted(model, loader, steps=STEPS)
     batch = collate_graphs([dataset[i] for i in range(len(dataset))])
     model.eval()
     readings = [molecule_from_graph(graph) for graph in model.read(batch["images"])]
@@ -189,19 +195,6 @@ def test_a_drawing_is_read_at_the_sides_around_the_trained_bond_length_which_vot
     }
     assert [r.inchi for r in model.read_molecules(images[192])] == [PROPANE, ETHANOL]
     assert GraphReader(clean_params=CleanParams(image_size=64)).reading_sizes == ()
-
-
-def fitted(model: GraphReader, loader: DataLoader, steps: int = 1, **fit) -> GraphReader:
-    trainer = L.Trainer(
-        max_steps=steps,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
-    trainer.fit(model, loader, **fit)
-    return trainer
 
 
 def weights(model: GraphReader) -> dict[str, torch.Tensor]:
