@@ -16,7 +16,7 @@ from rdkit import Chem, rdBase
 from inchi_lightning.molgraph import UNKNOWN_SYMBOL, GraphAtom, GraphBond, MolGraph
 
 # Bond kinds as RDKit bonds; wedges, hashes, wavy and crossed bonds say stereo, not order.
-BOND_TYPES: dict[str, Chem.BondType] = {
+_BOND_TYPES: dict[str, Chem.BondType] = {
     "single": Chem.BondType.SINGLE,
     "double": Chem.BondType.DOUBLE,
     "triple": Chem.BondType.TRIPLE,
@@ -27,7 +27,7 @@ BOND_TYPES: dict[str, Chem.BondType] = {
     "crossed": Chem.BondType.DOUBLE,
 }
 _ORDER = {Chem.BondType.SINGLE: 1.0, Chem.BondType.DOUBLE: 2.0, Chem.BondType.TRIPLE: 3.0}
-_BOND_ORDER = {kind: _ORDER.get(bond_type, 1.5) for kind, bond_type in BOND_TYPES.items()}
+_BOND_ORDER = {kind: _ORDER.get(bond_type, 1.5) for kind, bond_type in _BOND_TYPES.items()}
 _LOWER_ORDER = {"triple": "double", "double": "single", "crossed": "single", "aromatic": "single"}
 
 
@@ -95,7 +95,7 @@ def _skeleton(graph: MolGraph) -> Chem.RWMol:
         rd_atom.SetFormalCharge(atom.charge)
         mol.AddAtom(rd_atom)
     for bond in graph.bonds:
-        mol.AddBond(bond.begin, bond.end, BOND_TYPES[bond.kind])
+        mol.AddBond(bond.begin, bond.end, _BOND_TYPES[bond.kind])
     for bond in mol.GetBonds():
         if bond.GetBondType() == Chem.BondType.AROMATIC:
             bond.SetIsAromatic(True)

@@ -197,15 +197,19 @@ def test_a_drawing_is_read_at_the_sides_around_the_trained_bond_length_which_vot
     assert GraphReader(clean_params=CleanParams(image_size=64)).reading_sizes == ()
 
 
+def four_drawings(shards) -> DataLoader:
+    """The annotated drawings as one batch of four, unaugmented."""
+    dataset = GraphDataset(ShardSet(shards / "train"))
+    return DataLoader(dataset, batch_size=4, collate_fn=collate_graphs)
+
+
 def weights(model: GraphReader) -> dict[str, torch.Tensor]:
     # Parameters only: batch norm's running statistics move with every training batch.
     return {name: p.detach().clone() for name, p in model.named_parameters()}
 
 
 def test_a_fit_starts_from_init_weights_unless_it_resumes_its_own(annotated_shards, tmp_path):
-    loader = DataLoader(
-        GraphDataset(ShardSet(annotated_shards / "train")), batch_size=4, collate_fn=collate_graphs
-    )
+    loader = four_drawings(annotated_shards)
 
     def reader(seed: int, **settings) -> GraphReader:
         L.seed_everything(seed)
@@ -218,13 +222,15 @@ def test_a_fit_starts_from_init_weights_unless_it_resumes_its_own(annotated_shar
     started = reader(2, init_weights=str(tmp_path / "source.ckpt"))
     assert not torch.equal(started.net.atom_head.weight, source.net.atom_head.weight)
     fitted(started, loader)  # lr 0: what it holds after the step is what it started from
-    assert all(torch.equal(w, weights(source)[n]) for n, w in weights(started).items())
+    expected = weights(source)
+    assert all(torch.equal(w, expected[n]) for n, w in weights(started).items())
 
     own = reader(3)
     fitted(own, loader).save_checkpoint(tmp_path / "own.ckpt")
     resumed = reader(4, init_weights=str(tmp_path / "source.ckpt"))
     fitted(resumed, loader, steps=2, ckpt_path=tmp_path / "own.ckpt")
-    assert all(torch.equal(w, weights(own)[n]) for n, w in weights(resumed).items())
+    expected = weights(own)
+    assert all(torch.equal(w, expected[n]) for n, w in weights(resumed).items())
 
     wider = reader(5, head_channels=32, init_weights=str(tmp_path / "source.ckpt"))
     with pytest.raises(ValueError, match="do not fit this network"):
@@ -246,8 +252,6 @@ def test_init_weights_shipped_starts_from_the_model_that_ships(annotated_shards)
         warmup_steps=0,
         init_weights="shipped",
     )
-    loader = DataLoader(
-        GraphDataset(ShardSet(annotated_shards / "train")), batch_size=4, collate_fn=collate_graphs
-    )
+    loader = four_drawings(annotated_shards)
     fitted(model, loader)
     assert torch.equal(model.net.atom_head.weight, shipped.net.atom_head.weight.float())

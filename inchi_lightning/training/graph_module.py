@@ -44,6 +44,8 @@ MATCH_RADIUS = 0.5  # a predicted atom matches a true one within this share of a
 # Where ``read_molecules`` may look, as shares of the trained side: 32 px apart at 192.
 READING_SCALES = (5 / 6, 7 / 6, 4 / 3, 3 / 2, 5 / 3, 11 / 6, 2.0)
 SCALE_VOTERS = 3  # the sides an image file is read at, around the one its bonds ask for
+# Classifiers whose class lists grow at their end (molgraph): older weights are padded on load.
+APPENDED_CLASS_LAYERS = ("net.atom_head",)
 
 
 def network_config(encoder: EncoderConfig | None, **sizes: Any) -> GraphNetConfig:
@@ -363,9 +365,9 @@ class GraphReader(TrainingRate):
     def _load_initial_weights(self, source: str) -> None:
         path = require_shipped_model() if source == SHIPPED_KEYWORD else source
         check_checkpoint(path)
-        state = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
-        checkpoint = {"state_dict": state}
-        grow_appended_classes(checkpoint, self, ["net.atom_head"])
+        weights = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+        checkpoint = {"state_dict": weights}  # the shape grow_appended_classes pads
+        grow_appended_classes(checkpoint, self, APPENDED_CLASS_LAYERS)
         try:
             # In place: the optimiser already holds these parameters. fp16 weights come back
             # in the parameters' own dtype.
@@ -387,4 +389,4 @@ class GraphReader(TrainingRate):
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # A checkpoint from before group labels were appended (molgraph) still loads, and reads
         # as it did; a fit resumed from it learns the new labels.
-        grow_appended_classes(checkpoint, self, ["net.atom_head"])
+        grow_appended_classes(checkpoint, self, APPENDED_CLASS_LAYERS)
