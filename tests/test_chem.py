@@ -123,6 +123,39 @@ def test_a_group_is_grafted_onto_an_aromatic_ch_chosen_by_the_generator() -> Non
     assert chem.graft("c1ccccc1", "not a group", np.random.default_rng(0)) is None
 
 
+def test_a_random_stereoisomer_assigns_every_open_centre_and_bond_by_the_generator() -> None:
+    inchi = chem.inchi_from_smiles
+
+    def isomers(smiles: str, seed: int) -> list[str | None]:
+        rng = np.random.default_rng(seed)
+        return [chem.random_stereoisomer(smiles, rng) for _ in range(16)]
+
+    diol = "CC(O)C(O)C=CC"  # two stereocentres and a stereo double bond: 8 isomers
+    made = isomers(diol, 0)
+    assert made == isomers(diol, 0)
+    assert len({inchi(smiles) for smiles in made}) > 2  # the generator picks among them
+    for smiles in made:
+        mol = Chem.MolFromSmiles(smiles)
+        assert Chem.FindMolChiralCenters(mol, includeUnassigned=True) == Chem.FindMolChiralCenters(
+            mol
+        )
+        assert "/t" in inchi(smiles) and "/b" in inchi(smiles)  # both kinds in the InChI
+
+    def amine_centre(smiles: str) -> str:  # the CIP label of the carbon bearing the N
+        mol = Chem.MolFromSmiles(smiles)
+        labels = dict(Chem.FindMolChiralCenters(mol, includeUnassigned=True))
+        (nitrogen,) = [atom for atom in mol.GetAtoms() if atom.GetSymbol() == "N"]
+        return labels[nitrogen.GetNeighbors()[0].GetIdx()]
+
+    given = "N[C@H](C)CC(O)C"
+    for seed in range(4):  # an assigned centre keeps its configuration
+        kept = chem.random_stereoisomer(given, np.random.default_rng(seed))
+        assert amine_centre(kept) == amine_centre(given) == "R"
+    assert chem.random_stereoisomer("CCO", np.random.default_rng(0)) is None  # nothing to assign
+    assert chem.random_stereoisomer("C[C@H](N)C(=O)O", np.random.default_rng(0)) is None
+    assert chem.random_stereoisomer("not a molecule", np.random.default_rng(0)) is None
+
+
 # ---- post-processing predictions ------------------------------------------------------------
 
 METHANOL = "InChI=1S/CH4O/c1-2/h2H,1H3"
