@@ -3,10 +3,11 @@
 Two families of styles: ``"bms"`` imitates the scans of Kaggle's BMS set (thin lines, small
 labels, any orientation); ``"patent"`` imitates clean patent drawings (lines thin against long
 bonds, larger and serif fonts, text groups such as OCH3, COOH or Ph, chain carbons written out in
-some, benzene rings as circles in some). Only the
-drawing changes: the molecule, and so its InChI, is the one given. A double bond that could be E
-or Z but is neither in the molecule is drawn crossed, as chemists mark an unknown geometry: drawn
-plain, its geometry would say E or Z, and the image would show another molecule than its label.
+some, benzene rings as circles in some, wedges and hashes drawn wide with few dashes in some).
+Only the drawing changes: the molecule, and so its InChI, is the one given. A double bond that
+could be E or Z but is neither in the molecule is drawn crossed, as chemists mark an unknown
+geometry: drawn plain, its geometry would say E or Z, and the image would show another molecule
+than its label.
 
 ``draw_with_graph`` also records the molecule as drawn (``molgraph.MolGraph``): each atom's
 centre in the image's pixels, its class and charge, each bond's kind. RDKit's preparation for
@@ -43,6 +44,13 @@ from inchi_lightning.graph_chem import (
 )
 from inchi_lightning.molgraph import MolGraph
 from inchi_lightning.prep.circled_rings import NO_CIRCLES, circled_rings, draw_circles
+from inchi_lightning.prep.patent_wedges import (
+    NO_MARKS,
+    MarkShape,
+    StereoMarks,
+    draw_marks,
+    stereo_marks,
+)
 
 StyleKind = Literal["bms", "patent"]
 STYLE_KINDS: tuple[str, ...] = ("bms", "patent")
@@ -191,6 +199,11 @@ class DrawStyle:
     # ``aromatic_circle_size`` of the ring's inner radius (``circled_rings`` says which rings).
     aromatic_circles: bool = False
     aromatic_circle_size: float = 0.6
+    # Draw wedges and hashes as patent programs do (patent_wedges.py): ``mark_width`` of a bond
+    # wide at the wide end, a hash as ``hash_dashes`` dashes as thick as the bond lines.
+    patent_marks: bool = False
+    mark_width: float = 0.3
+    hash_dashes: int = 7
 
 
 def random_style(rng: np.random.Generator, kind: StyleKind = "bms") -> DrawStyle:
@@ -250,6 +263,9 @@ def _random_patent_style(rng: np.random.Generator) -> DrawStyle:
         aromatic_circle_size=float(rng.uniform(0.5, 0.72)),
         bare_heteroatoms=bool(rng.random() < 0.15),
         explicit_hydrogens=bool(rng.random() < 0.2),
+        patent_marks=bool(rng.random() < 0.6),
+        mark_width=float(rng.uniform(0.2, 0.4)),
+        hash_dashes=int(rng.integers(5, 10)),
     )
 
 
@@ -464,14 +480,15 @@ def _draw(
     try:
         drawn = prepare_for_drawing(depiction)
         circled = circled_rings(depiction, drawn) if style.aromatic_circles else NO_CIRCLES
-        lines = circled.lines_of(drawn)
-        image, positions = _render(lines, style, circled.rings)
+        marks = stereo_marks(drawn) if style.patent_marks else NO_MARKS
+        lines = marks.lines_of(circled.lines_of(drawn))
+        image, positions = _render(lines, style, circled.rings, marks)
         for _ in range(_MAX_GROWTH_STEPS if style.grow_to_fit_labels else 0):
             cut = _ink_on_edges(image)
             if not cut:
                 break
             style = _grown(style, cut)
-            image, positions = _render(lines, style, circled.rings)
+            image, positions = _render(lines, style, circled.rings, marks)
     except RuntimeError as exc:
         raise ValueError(f"RDKit could not draw {Chem.MolToSmiles(mol)}: {exc}") from exc
     return image, drawn, positions, circled.bonds
@@ -484,24 +501,39 @@ _MIN_FONT_SIZE = 8
 
 
 def _render(
-    drawn: Chem.Mol, style: DrawStyle, circled: tuple[tuple[int, ...], ...] = ()
+    drawn: Chem.Mol,
+    style: DrawStyle,
+    circled: tuple[tuple[int, ...], ...] = (),
+    marks: StereoMarks = NO_MARKS,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``drawn`` (prepared for drawing) on a canvas of the style's size, a circle inside each
-    ring of ``circled``, and its (atoms, 2) draw coordinates; RDKit's failures raise
-    RuntimeError."""
+    ring of ``circled``, the wedges and hashes of ``marks``, and its (atoms, 2) draw
+    coordinates; RDKit's failures raise RuntimeError."""
     drawer = rdMolDraw2D.MolDraw2DCairo(style.width, style.height)
     _drawing_options(drawer, style)
     drawer.drawOptions().prepareMolsBeforeDrawing = False  # prepared already: keep its wedges
     with rdBase.BlockLogs():
-        drawer.DrawMolecule(drawn)
+        marks.draw_lines(drawer, drawn)
     positions = np.array(
         [tuple(drawer.GetDrawCoords(index)) for index in range(drawn.GetNumAtoms())],
         dtype=np.float64,
     ).reshape(-1, 2)
     draw_circles(drawer, positions, circled, style.bond_line_width, style.aromatic_circle_size)
+    draw_marks(drawer, drawn, positions, marks, _mark_shape(style))
     drawer.FinishDrawing()
     with Image.open(io.BytesIO(drawer.GetDrawingText())) as image:
         return np.asarray(image.convert("L"), dtype=np.uint8).copy(), positions
+
+
+def _mark_shape(style: DrawStyle) -> MarkShape:
+    # A mark stops about where RDKit stops a line at a label: at the box round its letter.
+    return MarkShape(
+        width=style.mark_width,
+        dashes=style.hash_dashes,
+        line_width=style.bond_line_width,
+        text_box=(0.6 * style.font_size, 0.6 * style.font_size),
+        explicit_methyl=style.explicit_methyl,
+    )
 
 
 def _ink_on_edges(image: np.ndarray) -> set[str]:
