@@ -48,9 +48,9 @@ from inchi_lightning.molgraph import (
     MolGraph,
 )
 
-# What each group label stands for: SMILES with the attachment point ``*`` first, as drawing.py
-# and RDKit's default abbreviations define them (RDKit's "iBu" and "iPent" are sec-butyl and
-# pentan-2-yl: the drawings say so, so the readings must too).
+# What each group label stands for: SMILES with the attachment point ``*`` first, as
+# prep/abbreviations.py and RDKit's default abbreviations define them (RDKit's "iBu" and "iPent"
+# are sec-butyl and pentan-2-yl: the drawings say so, so the readings must too).
 GROUP_SMILES: dict[str, str] = {
     "Me": "*C",
     "Et": "*CC",

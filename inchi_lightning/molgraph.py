@@ -6,12 +6,12 @@ annotation a graph recogniser trains on), and the recogniser writes one per imag
 
 Atoms (``ATOM_SYMBOLS``, the atom classifier's classes, index = class):
     ``"*"`` first, the catch-all for anything else (class 0 whatever is appended later); then
-    elements; then the text labels of condensed groups that the drawings write (drawing.py's
-    ``"formula"``/``"short"`` sets and RDKit's default abbreviations). A label's class is its
-    text as RDKit writes it when the bond comes from the left, markup dropped
-    (``CO<sub>2</sub>Et`` -> ``"CO2Et"``): mirrored spellings (``MeO``) are the same class, and
-    RDKit labels that draw the same text (``CO2Et``/``COOEt``, ``CO2-``/``COO-``) are one
-    class. Different texts for one group (``OMe``/``OCH3``, ``CO2H``/``COOH``) stay separate
+    elements; then the text labels of condensed groups that the drawings write
+    (prep/abbreviations.py's ``"formula"``/``"short"`` sets and RDKit's default abbreviations).
+    A label's class is its text as RDKit writes it when the bond comes from the left, markup
+    dropped (``CO<sub>2</sub>Et`` -> ``"CO2Et"``): mirrored spellings (``MeO``) are the same
+    class, and RDKit labels that draw the same text (``CO2Et``/``COOEt``, ``CO2-``/``COO-``) are
+    one class. Different texts for one group (``OMe``/``OCH3``, ``CO2H``/``COOH``) stay separate
     classes: they look different. ``"Ac"`` is acetyl, never actinium. New classes are appended,
     never inserted, so stored class indices keep their meaning.
     Written-out carbons (``CH3``, ``CH2``, explicit methyls) are class ``"C"``: hydrogens are
@@ -57,14 +57,14 @@ ELEMENTS: tuple[str, ...] = (
 )
 
 GROUP_LABELS: tuple[str, ...] = (
-    # drawing.py's "short" and "formula" sets
+    # abbreviations.py's "short" and "formula" sets
     *("Me", "Et", "tBu", "Ph", "Boc", "OMe", "OEt", "CF3", "CO2H", "CO2Me", "CO2Et"),
     *("OCH3", "OC2H5", "COOH", "COOCH3", "COOC2H5", "OCF3", "NO2", "CN"),
     # the rest of RDKit's default abbreviations (rdAbbreviations.GetDefaultAbbreviations)
     *("nPr", "iPr", "nBu", "iBu", "iPent", "nPent", "nHex", "nHept", "nOct", "nNon", "nDec"),
     *("OiBu", "NCF3", "CCl3", "NC", "N(OH)CH3", "NO", "SO3H", "OAc", "NHAc", "Ac", "CHO"),
     *("NMe", "SMe", "COO-"),
-    # patent text groups added later to drawing.py's sets (uspto-300 writes Et2N, N(CH3)2, ...)
+    # patent text groups added later to abbreviations.py's sets (uspto-300: Et2N, N(CH3)2, ...)
     *("NMe2", "NEt2", "N(CH3)2", "N(C2H5)2", "NHCH3", "CH2OH", "CONH2", "SO2NH2", "SO2CH3"),
     *("SO2Me", "COCH3", "SCH3", "OCHF2", "C2H5", "NHBoc", "Bn", "OBn", "OPh"),
     *("NHCbz", "Cbz"),

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from inchi_lightning import chem
-from inchi_lightning.prep import captions, drawing, synth
+from inchi_lightning.prep import captions, drawing, styles, synth
 
 MOLECULE = "CC(=O)Nc1ccc(O)cc1"
 
 
 @pytest.fixture(scope="module")
 def drawn() -> drawing.DrawnMolecule:
-    style = drawing.DrawStyle(width=240, height=180, font_size=14)
+    style = styles.DrawStyle(width=240, height=180, font_size=14)
     return drawing.draw_with_graph(chem.mol_from_smiles(MOLECULE), style)
 
 

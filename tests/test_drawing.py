@@ -12,21 +12,21 @@ from rdkit import Chem, RDConfig
 
 from inchi_lightning import chem
 from inchi_lightning.graph_chem import molecule_from_graph
-from inchi_lightning.prep import drawing
+from inchi_lightning.prep import abbreviations, drawing, styles
 
 
 def test_random_style_is_seeded_and_stays_in_bms_ranges() -> None:
-    styles = [drawing.random_style(np.random.default_rng(seed)) for seed in range(200)]
-    assert drawing.random_style(np.random.default_rng(7)) == styles[7]
-    assert len(set(styles)) == len(styles)
-    for style in styles:
+    drawn_styles = [styles.random_style(np.random.default_rng(seed)) for seed in range(200)]
+    assert styles.random_style(np.random.default_rng(7)) == drawn_styles[7]
+    assert len(set(drawn_styles)) == len(drawn_styles)
+    for style in drawn_styles:
         assert 18 <= style.bond_length <= 34
         assert 0.8 <= style.bond_line_width <= 2.0
         assert 10 <= style.font_size <= 15
         assert 0 <= style.rotation < 360
         assert style.font is None or (Path(RDConfig.RDDataDir) / "Fonts" / style.font).is_file()
-    assert any(style.abbreviate for style in styles)
-    assert not all(style.abbreviate for style in styles)
+    assert any(style.abbreviate for style in drawn_styles)
+    assert not all(style.abbreviate for style in drawn_styles)
 
 
 def _mol(smiles: str) -> Chem.Mol:
@@ -36,7 +36,7 @@ def _mol(smiles: str) -> Chem.Mol:
 
 
 def test_draw_gives_gray_ink_on_white_at_the_style_size() -> None:
-    style = drawing.DrawStyle(width=320, height=240, rotation=30.0)
+    style = styles.DrawStyle(width=320, height=240, rotation=30.0)
     image = drawing.draw(_mol("CC(=O)Oc1ccccc1C(=O)O"), style)
     assert image.dtype == np.uint8
     assert image.shape == (240, 320)
@@ -49,17 +49,17 @@ def test_draw_gives_gray_ink_on_white_at_the_style_size() -> None:
 
 def test_abbreviations_and_methyl_labels_change_the_drawing() -> None:
     mol = _mol("OC(=O)c1ccc(cc1)C(F)(F)F")  # CO2H and CF3: both in RDKit's abbreviations
-    plain = drawing.draw(mol, drawing.DrawStyle())
-    abbreviated = drawing.draw(mol, drawing.DrawStyle(abbreviate=True))
+    plain = drawing.draw(mol, styles.DrawStyle())
+    abbreviated = drawing.draw(mol, styles.DrawStyle(abbreviate=True))
     assert abbreviated.shape == plain.shape
     assert not np.array_equal(plain, abbreviated)
     methyl = _mol("Cc1ccccc1")
-    labelled = drawing.draw(methyl, drawing.DrawStyle(explicit_methyl=True))
-    assert not np.array_equal(drawing.draw(methyl, drawing.DrawStyle()), labelled)
+    labelled = drawing.draw(methyl, styles.DrawStyle(explicit_methyl=True))
+    assert not np.array_equal(drawing.draw(methyl, styles.DrawStyle()), labelled)
 
 
 def test_fit_canvas_follows_molecule_size_and_rotation() -> None:
-    style = drawing.DrawStyle(bond_length=25.0)
+    style = styles.DrawStyle(bond_length=25.0)
     small = drawing.fit_canvas(_mol("CCO"), style)
     large = drawing.fit_canvas(_mol("CCCCCCCCCCCCCCCCCCCCCCCCCCCCCCCC"), style)
     assert small.width * small.height < large.width * large.height
@@ -69,27 +69,27 @@ def test_fit_canvas_follows_molecule_size_and_rotation() -> None:
         assert fitted.bond_length == style.bond_length
     chain = _mol("CCCCCCCCCC")
     level = drawing.fit_canvas(chain, style)
-    turned = drawing.fit_canvas(chain, drawing.DrawStyle(bond_length=25.0, rotation=90.0))
+    turned = drawing.fit_canvas(chain, styles.DrawStyle(bond_length=25.0, rotation=90.0))
     assert (level.width, level.height) == (turned.height, turned.width)
 
 
 def test_unknown_style_kind_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown drawing style"):
-        drawing.random_style(np.random.default_rng(0), "sketch")
+        styles.random_style(np.random.default_rng(0), "sketch")
 
 
 def test_random_patent_style_is_seeded_upright_and_large() -> None:
     rng = np.random.default_rng(3)
-    styles = [drawing.random_style(rng, "patent") for _ in range(200)]
-    assert drawing.random_style(np.random.default_rng(3), "patent") == styles[0]
-    for style in styles:
+    drawn_styles = [styles.random_style(rng, "patent") for _ in range(200)]
+    assert styles.random_style(np.random.default_rng(3), "patent") == drawn_styles[0]
+    for style in drawn_styles:
         assert style.rotation == 0.0
         assert 30 <= style.bond_length <= 60
         assert style.font_size >= 12 and style.font_size >= 0.35 * style.bond_length
-        assert style.abbreviation_set in drawing.ABBREVIATION_SETS
+        assert style.abbreviation_set in abbreviations.ABBREVIATION_SETS
     for flag in ("abbreviate", "explicit_methyl", "label_chain_carbons", "aromatic_circles"):
-        assert 0 < sum(getattr(style, flag) for style in styles) < len(styles)
-    assert {style.font for style in styles} == set(drawing.PATENT_FONTS)
+        assert 0 < sum(getattr(style, flag) for style in drawn_styles) < len(drawn_styles)
+    assert {style.font for style in drawn_styles} == set(styles.PATENT_FONTS)
 
 
 def _stroke_width(image: np.ndarray) -> float:
@@ -103,7 +103,7 @@ def test_patent_strokes_span_the_thin_lines_of_patents_against_their_bonds() -> 
     mol = _mol("CC(=O)Oc1ccccc1C(=O)O")
     shares = []
     for seed in range(12):
-        style = drawing.fit_canvas(mol, drawing.random_style(np.random.default_rng(seed), "patent"))
+        style = drawing.fit_canvas(mol, styles.random_style(np.random.default_rng(seed), "patent"))
         shares.append(_stroke_width(drawing.draw(mol, style)) / style.bond_length)
     assert 0.015 < min(shares) < 0.035  # uspto-300's lines are ~3% of a bond wide
     assert max(shares) < 0.08
@@ -118,9 +118,9 @@ def test_benzene_like_rings_are_circled_and_their_bonds_read_aromatic() -> None:
         "C1CCCCC1": 0,
     }
     for smiles, rings in cases.items():
-        style = drawing.DrawStyle(width=300, height=300, aromatic_circles=True)
+        style = styles.DrawStyle(width=300, height=300, aromatic_circles=True)
         circled = drawing.draw_with_graph(_mol(smiles), style)
-        plain = drawing.draw_with_graph(_mol(smiles), drawing.DrawStyle(width=300, height=300))
+        plain = drawing.draw_with_graph(_mol(smiles), styles.DrawStyle(width=300, height=300))
         kinds = [bond.kind for bond in circled.graph.bonds]
         assert kinds.count("aromatic") == {0: 0, 1: 6, 2: 11}[rings], smiles
         assert "aromatic" not in [bond.kind for bond in plain.graph.bonds]
@@ -131,7 +131,7 @@ def test_benzene_like_rings_are_circled_and_their_bonds_read_aromatic() -> None:
 
 
 def test_circles_lie_inside_their_rings() -> None:
-    style = drawing.DrawStyle(width=300, height=300, aromatic_circles=True)
+    style = styles.DrawStyle(width=300, height=300, aromatic_circles=True)
     drawn = drawing.draw_with_graph(_mol("c1ccccc1"), style)
     centre = drawn.graph.points.mean(axis=0)
     inner = 0.866 * drawn.graph.bond_length  # a regular hexagon's inner radius
@@ -155,15 +155,15 @@ def test_condense_writes_methoxy_and_carboxyl_groups_as_text(
     abbreviation_set: str, expected: list[str]
 ) -> None:
     mol = _mol("COc1ccc(CC(=O)O)cc1")
-    assert sorted(_labels(drawing.condense(mol, abbreviation_set))) == sorted(expected)
+    assert sorted(_labels(abbreviations.condense(mol, abbreviation_set))) == sorted(expected)
     assert mol.GetNumAtoms() == 12  # the molecule itself is untouched
     with pytest.raises(ValueError, match="unknown abbreviation set"):
-        drawing.condense(mol, "none")
+        abbreviations.condense(mol, "none")
 
 
 def test_patent_drawings_carry_text_groups_only_when_abbreviating() -> None:
     mol = _mol("COc1ccc(CC(=O)O)cc1")
-    style = drawing.random_style(np.random.default_rng(0), "patent")
+    style = styles.random_style(np.random.default_rng(0), "patent")
     plain = dataclasses.replace(style, abbreviate=False, label_chain_carbons=False)
     abbreviated = dataclasses.replace(plain, abbreviate=True, abbreviation_set="formula")
     assert _labels(drawing._depict(mol, plain)) == []
@@ -173,8 +173,8 @@ def test_patent_drawings_carry_text_groups_only_when_abbreviating() -> None:
 
 def test_spelled_groups_are_recorded_as_the_class_they_stand_for() -> None:
     mol = _mol("CCN(CC)c1ccc(C(C)(C)C)cc1")
-    style = drawing.DrawStyle(abbreviate=True, abbreviation_set="spelled")
-    condensed = drawing.condense(mol, "spelled")
+    style = styles.DrawStyle(abbreviate=True, abbreviation_set="spelled")
+    condensed = abbreviations.condense(mol, "spelled")
     texts = sorted(
         a.GetProp("_displayLabel") for a in condensed.GetAtoms() if a.HasProp("atomLabel")
     )
@@ -186,13 +186,13 @@ def test_spelled_groups_are_recorded_as_the_class_they_stand_for() -> None:
 
 def test_bare_heteroatoms_drop_their_hydrogens_and_read_back_as_the_molecule() -> None:
     mol = _mol("Nc1ccc(O)cc1OC.[NH4+]")  # NH2 and OH lose their H; the ether and the ion do not
-    style = drawing.DrawStyle(bare_heteroatoms=True)
+    style = styles.DrawStyle(bare_heteroatoms=True)
     depicted = drawing._depict(mol, style)
     labelled = {
         a.GetIdx(): a.GetProp("atomLabel") for a in depicted.GetAtoms() if a.HasProp("atomLabel")
     }
     assert labelled == {0: "N", 5: "O"}
-    assert not np.array_equal(drawing.draw(mol, style), drawing.draw(mol, drawing.DrawStyle()))
+    assert not np.array_equal(drawing.draw(mol, style), drawing.draw(mol, styles.DrawStyle()))
     graph = drawing.draw_with_graph(mol, style).graph
     assert [a.symbol for a in graph.atoms if a.symbol != "C"] == ["N", "O", "O", "N"]
     assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(Chem.MolToSmiles(mol))
@@ -201,36 +201,36 @@ def test_bare_heteroatoms_drop_their_hydrogens_and_read_back_as_the_molecule() -
 def test_explicit_hydrogens_are_drawn_on_stereocentres_and_aldehydes_and_read_back() -> None:
     smiles = "O=C[C@@H]1C[C@H](O)CN1C(=O)c1ccccc1"  # two stereocentres and an aldehyde
     mol = _mol(smiles)
-    style = drawing.DrawStyle(explicit_hydrogens=True)
+    style = styles.DrawStyle(explicit_hydrogens=True)
     graph = drawing.draw_with_graph(mol, style).graph
     assert [atom.symbol for atom in graph.atoms].count("H") == 3
     assert sum(bond.kind in ("wedge", "hash") for bond in graph.bonds) == 2
     assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(smiles)
     # Without the option only RDKit's own chiral hydrogens (ring fusions) are drawn: none here.
-    plain = drawing.draw_with_graph(mol, drawing.DrawStyle()).graph
+    plain = drawing.draw_with_graph(mol, styles.DrawStyle()).graph
     assert "H" not in [atom.symbol for atom in plain.atoms]
 
 
 def test_chain_carbons_are_written_out_with_their_hydrogens() -> None:
     mol = _mol("CC(C)Cc1ccccc1")
-    labelled = drawing._depict(mol, drawing.DrawStyle(label_chain_carbons=True))
+    labelled = drawing._depict(mol, styles.DrawStyle(label_chain_carbons=True))
     assert sorted(_labels(labelled)) == ["CH", "CH<sub>2</sub>", "CH<sub>3</sub>", "CH<sub>3</sub>"]
-    style = drawing.DrawStyle(label_chain_carbons=True)
-    assert not np.array_equal(drawing.draw(mol, style), drawing.draw(mol, drawing.DrawStyle()))
+    style = styles.DrawStyle(label_chain_carbons=True)
+    assert not np.array_equal(drawing.draw(mol, style), drawing.draw(mol, styles.DrawStyle()))
 
 
 def test_fonts_missing_from_rdkit_and_the_system_fall_back_to_the_built_in_one() -> None:
-    assert drawing.font_path(None) is None
-    assert drawing.font_path("Telex-Regular.ttf").is_file()
-    assert drawing.font_path("NoSuchFont-Regular.ttf") is None
+    assert styles.font_path(None) is None
+    assert styles.font_path("Telex-Regular.ttf").is_file()
+    assert styles.font_path("NoSuchFont-Regular.ttf") is None
     mol = _mol("CCO")
-    missing = drawing.DrawStyle(font="NoSuchFont-Regular.ttf")
-    assert np.array_equal(drawing.draw(mol, missing), drawing.draw(mol, drawing.DrawStyle()))
+    missing = styles.DrawStyle(font="NoSuchFont-Regular.ttf")
+    assert np.array_equal(drawing.draw(mol, missing), drawing.draw(mol, styles.DrawStyle()))
 
 
 def test_labels_cut_by_a_tight_canvas_make_it_grow_when_asked() -> None:
     mol = _mol("COc1ccc(CC(=O)O)cc1")  # H3CO and COOH stick out left and right
-    tight = drawing.DrawStyle(
+    tight = styles.DrawStyle(
         width=230,
         height=160,
         bond_length=32.0,
@@ -255,8 +255,8 @@ def test_labels_cut_by_a_tight_canvas_make_it_grow_when_asked() -> None:
 def test_draw_with_graph_gives_draws_pixels_for_every_style() -> None:
     mol = _mol("C[C@H]1CC[C@@H]2CCCC[C@H]2C1OC")  # wedges, a ring fusion H, an OMe group
     for seed in range(6):
-        kind = drawing.STYLE_KINDS[seed % 2]
-        style = drawing.fit_canvas(mol, drawing.random_style(np.random.default_rng(seed), kind))
+        kind = styles.STYLE_KINDS[seed % 2]
+        style = drawing.fit_canvas(mol, styles.random_style(np.random.default_rng(seed), kind))
         drawn = drawing.draw_with_graph(mol, style)
         assert np.array_equal(drawn.image, drawing.draw(mol, style))
         assert drawn.graph is not None and drawn.problem == ""
@@ -266,7 +266,7 @@ def test_draw_with_graph_gives_draws_pixels_for_every_style() -> None:
 
 def test_the_graph_records_the_drawn_wedges_and_chiral_hydrogens() -> None:
     mol = _mol("C[C@H]1CC[C@@H]2CCCC[C@H]2C1")
-    graph = drawing.draw_with_graph(mol, drawing.DrawStyle()).graph
+    graph = drawing.draw_with_graph(mol, styles.DrawStyle()).graph
     symbols = [atom.symbol for atom in graph.atoms]
     assert symbols.count("H") == 2  # RDKit draws the ring fusion's hydrogens
     marked = [bond for bond in graph.bonds if bond.kind in ("wedge", "hash")]
@@ -282,7 +282,7 @@ def test_group_labels_are_recorded_as_the_text_drawn() -> None:
         ("short", ["CO2H", "OMe"]),
         ("spelled", ["CO2H", "OMe"]),  # written CO2H and OCH3: each text is its group's class
     ):
-        style = drawing.DrawStyle(abbreviate=True, abbreviation_set=abbreviation_set)
+        style = styles.DrawStyle(abbreviate=True, abbreviation_set=abbreviation_set)
         graph = drawing.draw_with_graph(mol, style).graph
         labels = sorted(atom.symbol for atom in graph.atoms if atom.symbol not in ("C", "O"))
         assert labels == expected
@@ -290,7 +290,7 @@ def test_group_labels_are_recorded_as_the_text_drawn() -> None:
 
 def test_atom_positions_are_pixel_centres() -> None:
     """A thick horizontal bond: its ink is centred on the row both atoms are recorded at."""
-    style = drawing.DrawStyle(width=200, height=161, bond_line_width=4.0)
+    style = styles.DrawStyle(width=200, height=161, bond_line_width=4.0)
     drawn = drawing.draw_with_graph(_mol("CC"), style)
     (x0, y0), (x1, y1) = drawn.graph.points
     ink = 255.0 - drawn.image
@@ -301,8 +301,8 @@ def test_atom_positions_are_pixel_centres() -> None:
 
 def test_the_styles_rotation_turns_the_points_with_the_drawing() -> None:
     mol = _mol("CCCCO")
-    level = drawing.draw_with_graph(mol, drawing.DrawStyle(width=300, height=300)).graph.points
-    style = drawing.DrawStyle(width=300, height=300, rotation=90.0)
+    level = drawing.draw_with_graph(mol, styles.DrawStyle(width=300, height=300)).graph.points
+    style = styles.DrawStyle(width=300, height=300, rotation=90.0)
     turned = drawing.draw_with_graph(mol, style).graph.points
     # Anticlockwise on screen: with y down, (x, y) -> (y, -x) about the molecule's centre.
     level, turned = level - level.mean(axis=0), turned - turned.mean(axis=0)
@@ -311,7 +311,7 @@ def test_the_styles_rotation_turns_the_points_with_the_drawing() -> None:
 
 def test_double_bonds_without_a_geometry_are_drawn_crossed_and_read_back_as_labelled() -> None:
     for smiles, crossed in (("CC=CC(=O)O", 1), ("C/C=C/C(=O)O", 0), ("C=CC", 0)):
-        for style in (drawing.DrawStyle(), drawing.DrawStyle(abbreviate=True)):
+        for style in (styles.DrawStyle(), styles.DrawStyle(abbreviate=True)):
             graph = drawing.draw_with_graph(_mol(smiles), style).graph
             assert [bond.kind for bond in graph.bonds].count("crossed") == crossed
             assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(smiles)

@@ -30,7 +30,7 @@ from inchi_lightning.molgraph import (
     MolGraph,
     bonds_from_pair_classes,
 )
-from inchi_lightning.prep import drawing
+from inchi_lightning.prep import abbreviations
 from tests.graphs import BENZENE, BOND, KEKULE, chain, inchi_of, ring, with_substituent
 
 # ---------------------------------------------------------------------------------------------
@@ -239,7 +239,7 @@ def test_the_inchi_says_what_rdkit_read_not_what_the_coordinates_hold() -> None:
 
 
 def test_graph_from_mol_reads_labels_elements_and_refuses_big_charges() -> None:
-    condensed = drawing.condense(Chem.MolFromSmiles("COc1ccc(C(=O)O)cc1[Ti]"), "short")
+    condensed = abbreviations.condense(Chem.MolFromSmiles("COc1ccc(C(=O)O)cc1[Ti]"), "short")
     symbols = {atom_symbol(atom) for atom in condensed.GetAtoms()}
     assert {"OMe", "CO2H", "*", "C"} == symbols  # titanium is no class: the catch-all
     with pytest.raises(ValueError, match="charge"):
@@ -261,8 +261,10 @@ def test_the_drawers_pixel_coordinates_keep_each_hand() -> None:
 
 
 def test_every_label_the_drawings_write_is_a_class_with_the_same_group() -> None:
-    for name in drawing.ABBREVIATION_SETS:
-        for abbreviation in drawing._abbreviations(name):  # the tables drawing.py condenses with
+    for name in abbreviations.ABBREVIATION_SETS:
+        for abbreviation in abbreviations._abbreviations(
+            name
+        ):  # the tables drawing.py condenses with
             text = abbreviation.displayLabel.replace("<sub>", "").replace("</sub>", "")
             text = text.replace("<sup>", "").replace("</sup>", "")
             # The label names the class (patents spell NEt2 N(CH2CH3)2); else the text does.
@@ -377,7 +379,7 @@ def drawn_graph(smiles: str, abbreviation_set: str | None) -> MolGraph:
     """The graph of ``smiles`` drawn as drawing.py draws it (condensed when a set is given)."""
     mol = cross_unspecified_double_bonds(Chem.MolFromSmiles(smiles))
     if abbreviation_set is not None:
-        mol = drawing.condense(mol, abbreviation_set)
+        mol = abbreviations.condense(mol, abbreviation_set)
     rdDepictor.Compute2DCoords(mol)
     drawn = prepare_for_drawing(mol)
     return graph_from_mol(drawn, pixels(drawn, scale=25.0))
@@ -393,7 +395,7 @@ def round_trip_failures(smiles_list, abbreviation_set: str | None) -> tuple[list
     return failures, labelled
 
 
-@pytest.mark.parametrize("abbreviation_set", [None, *drawing.ABBREVIATION_SETS])
+@pytest.mark.parametrize("abbreviation_set", [None, *abbreviations.ABBREVIATION_SETS])
 def test_stereo_molecules_come_back_whole(abbreviation_set: str | None) -> None:
     failures, labelled = round_trip_failures(STEREO_SMILES, abbreviation_set)
     assert failures == []
@@ -401,7 +403,7 @@ def test_stereo_molecules_come_back_whole(abbreviation_set: str | None) -> None:
         assert labelled >= 10  # the condensed drawings did write labels
 
 
-@pytest.mark.parametrize("abbreviation_set", [None, *drawing.ABBREVIATION_SETS])
+@pytest.mark.parametrize("abbreviation_set", [None, *abbreviations.ABBREVIATION_SETS])
 def test_corpus_molecules_come_back_whole(corpus_smiles, abbreviation_set: str | None) -> None:
     assert len(corpus_smiles) == 60
     failures, labelled = round_trip_failures(corpus_smiles, abbreviation_set)

@@ -10,12 +10,12 @@ from rdkit.Chem import rdDepictor
 
 from inchi_lightning import chem
 from inchi_lightning.graph_chem import molecule_from_graph, prepare_for_drawing
-from inchi_lightning.prep import drawing
+from inchi_lightning.prep import drawing, styles
 from inchi_lightning.prep.patent_wedges import stereo_marks
 
 # Two stereocentres, each with a mark to a carbon drawn as a bare line end (no text to stop at).
 _TWO_CENTRES = "CC[C@H](C)C[C@@H](C)CC"
-_STYLE = drawing.DrawStyle(width=400, height=300, bond_length=60.0, bond_line_width=2.0)
+_STYLE = styles.DrawStyle(width=400, height=300, bond_length=60.0, bond_line_width=2.0)
 
 
 def _drawn(smiles: str, **style) -> drawing.DrawnMolecule:
@@ -124,8 +124,8 @@ def test_a_mark_stops_short_of_an_atom_written_as_text() -> None:
 
 def test_patent_styles_draw_patent_marks_in_some_drawings_only() -> None:
     rng = np.random.default_rng(5)
-    styles = [drawing.random_style(rng, "patent") for _ in range(100)]
-    assert 0 < sum(style.patent_marks for style in styles) < 100
-    assert {style.hash_dashes for style in styles} <= set(range(5, 10))
-    assert all(0.2 <= style.mark_width <= 0.4 for style in styles)
-    assert not drawing.random_style(rng, "bms").patent_marks
+    drawn_styles = [styles.random_style(rng, "patent") for _ in range(100)]
+    assert 0 < sum(style.patent_marks for style in drawn_styles) < 100
+    assert {style.hash_dashes for style in drawn_styles} <= set(range(5, 10))
+    assert all(0.2 <= style.mark_width <= 0.4 for style in drawn_styles)
+    assert not styles.random_style(rng, "bms").patent_marks

@@ -1,9 +1,7 @@
-"""Drawing molecules with RDKit: styles, 2D depictions, canvases fitted to the molecule.
+"""Drawing molecules with RDKit in a style (styles.py): 2D depictions, canvases fitted to the
+molecule, text groups condensed (abbreviations.py), rings circled (circled_rings.py), wedges
+drawn as patents draw them (patent_wedges.py).
 
-Two families of styles: ``"bms"`` imitates the scans of Kaggle's BMS set (thin lines, small
-labels, any orientation); ``"patent"`` imitates clean patent drawings (lines thin against long
-bonds, larger and serif fonts, text groups such as OCH3, COOH or Ph, chain carbons written out in
-some, benzene rings as circles in some, wedges and hashes drawn wide with few dashes in some).
 Only the drawing changes: the molecule, and so its InChI, is the one given. A double bond that
 could be E or Z but is neither in the molecule is drawn crossed, as chemists mark an unknown
 geometry: drawn plain, its geometry would say E or Z, and the image would show another molecule
@@ -25,16 +23,13 @@ RDKit's log output is silenced only inside the calls that expect noise (``rdBase
 from __future__ import annotations
 
 import dataclasses
-import functools
 import io
 import math
-from pathlib import Path
-from typing import Literal
 
 import numpy as np
 from PIL import Image  # a dependency of RDKit itself; decodes the Cairo PNG without OpenCV
-from rdkit import Chem, RDConfig, rdBase
-from rdkit.Chem import rdAbbreviations, rdDepictor
+from rdkit import Chem, rdBase
+from rdkit.Chem import rdDepictor
 from rdkit.Chem.Draw import rdMolDraw2D
 
 from inchi_lightning.graph_chem import (
@@ -43,6 +38,7 @@ from inchi_lightning.graph_chem import (
     prepare_for_drawing,
 )
 from inchi_lightning.molgraph import MolGraph
+from inchi_lightning.prep.abbreviations import condense
 from inchi_lightning.prep.circled_rings import NO_CIRCLES, circled_rings, draw_circles
 from inchi_lightning.prep.patent_wedges import (
     NO_MARKS,
@@ -51,110 +47,7 @@ from inchi_lightning.prep.patent_wedges import (
     draw_marks,
     stereo_marks,
 )
-
-StyleKind = Literal["bms", "patent"]
-STYLE_KINDS: tuple[str, ...] = ("bms", "patent")
-
-# Fonts shipped in RDConfig.RDDataDir/Fonts that look like the BMS scans; None is RDKit's
-# built-in font. Amadeus and Comic Neue are left out: their glyphs look nothing like BMS scans.
-FONTS = (None, "Telex-Regular.ttf")
-# Patent drawings are mostly set in Times or Arial. Nimbus Roman and Nimbus Sans (URW's metric
-# clones of them, Debian's fonts-urw-base35) and DejaVu Serif are not part of RDKit: they are
-# looked up among the system fonts, and RDKit's built-in font stands in where one is missing, so
-# the random choices (and the label) never depend on the machine, only the glyphs do.
-PATENT_FONTS = (
-    None,
-    "Telex-Regular.ttf",
-    "DejaVuSerif.ttf",
-    "NimbusRoman-Regular.otf",
-    "NimbusRoman-Regular.otf",
-    "NimbusSans-Regular.otf",
-)
-_SYSTEM_FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
-
-# Text groups of patent drawings, in RDKit's abbreviation format (label, SMARTS with the
-# attachment point first, label when the bond comes from the left, label when from the right).
-# Earlier lines win where two match. "formula" writes groups out, "short" uses the usual names.
-_PATENT_ABBREVIATIONS = {
-    "formula": """
-        NHBoc *[NH]C(=O)OC(C)(C)C NHBoc BocHN
-        Boc *C(=O)OC(C)(C)C Boc Boc
-        NHCbz *[NH]C(=O)O[CH2]c1ccccc1 NHCbz CbzHN
-        Cbz *C(=O)O[CH2]c1ccccc1 Cbz Cbz
-        COOCH3 *C(=O)O[CH3] COOCH<sub>3</sub> H<sub>3</sub>COOC
-        COOC2H5 *C(=O)O[CH2][CH3] COOC<sub>2</sub>H<sub>5</sub> H<sub>5</sub>C<sub>2</sub>OOC
-        COOH *C(=O)[OH] COOH HOOC
-        OCF3 *OC(F)(F)F OCF<sub>3</sub> F<sub>3</sub>CO
-        CF3 *C(F)(F)F CF<sub>3</sub> F<sub>3</sub>C
-        OCH3 *O[CH3] OCH<sub>3</sub> H<sub>3</sub>CO
-        OC2H5 *O[CH2][CH3] OC<sub>2</sub>H<sub>5</sub> H<sub>5</sub>C<sub>2</sub>O
-        NO2 *[N+](=O)[O-] NO<sub>2</sub> O<sub>2</sub>N
-        SO2NH2 *S(=O)(=O)[NH2] SO<sub>2</sub>NH<sub>2</sub> H<sub>2</sub>NO<sub>2</sub>S
-        SO2CH3 *S(=O)(=O)[CH3] SO<sub>2</sub>CH<sub>3</sub> H<sub>3</sub>CO<sub>2</sub>S
-        CONH2 *C(=O)[NH2] CONH<sub>2</sub> H<sub>2</sub>NOC
-        COCH3 *C(=O)[CH3] COCH<sub>3</sub> H<sub>3</sub>COC
-        OCHF2 *O[CH](F)F OCHF<sub>2</sub> F<sub>2</sub>HCO
-        N(C2H5)2 *N([CH2][CH3])[CH2][CH3] N(C<sub>2</sub>H<sub>5</sub>)<sub>2</sub> (H<sub>5</sub>C<sub>2</sub>)<sub>2</sub>N
-        N(CH3)2 *N([CH3])[CH3] N(CH<sub>3</sub>)<sub>2</sub> (H<sub>3</sub>C)<sub>2</sub>N
-        NHCH3 *[NH][CH3] NHCH<sub>3</sub> H<sub>3</sub>CHN
-        SCH3 *S[CH3] SCH<sub>3</sub> H<sub>3</sub>CS
-        CH2OH *[CH2][OH] CH<sub>2</sub>OH HOH<sub>2</sub>C
-        C2H5 *[CH2][CH3] C<sub>2</sub>H<sub>5</sub> H<sub>5</sub>C<sub>2</sub>
-        CN *C#N CN NC
-        Ph *c1ccccc1 Ph Ph
-    """,  # noqa: E501 (one abbreviation per line: N(C2H5)2's spelt-out text is long)
-    "short": """
-        NHBoc *[NH]C(=O)OC(C)(C)C NHBoc BocHN
-        Boc *C(=O)OC(C)(C)C Boc Boc
-        NHCbz *[NH]C(=O)O[CH2]c1ccccc1 NHCbz CbzHN
-        Cbz *C(=O)O[CH2]c1ccccc1 Cbz Cbz
-        CO2Me *C(=O)O[CH3] CO<sub>2</sub>Me MeO<sub>2</sub>C
-        CO2Et *C(=O)O[CH2][CH3] CO<sub>2</sub>Et EtO<sub>2</sub>C
-        CO2H *C(=O)[OH] CO<sub>2</sub>H HO<sub>2</sub>C
-        CF3 *C(F)(F)F CF<sub>3</sub> F<sub>3</sub>C
-        OMe *O[CH3] OMe MeO
-        OEt *O[CH2][CH3] OEt EtO
-        SO2Me *S(=O)(=O)[CH3] SO<sub>2</sub>Me MeO<sub>2</sub>S
-        NEt2 *N([CH2][CH3])[CH2][CH3] NEt<sub>2</sub> Et<sub>2</sub>N
-        NMe2 *N([CH3])[CH3] NMe<sub>2</sub> Me<sub>2</sub>N
-        OBn *O[CH2]c1ccccc1 OBn BnO
-        OPh *Oc1ccccc1 OPh PhO
-        Bn *[CH2]c1ccccc1 Bn Bn
-        tBu *C([CH3])([CH3])[CH3] tBu tBu
-        Et *[CH2][CH3] Et Et
-        Me *[CH3] Me Me
-        Ph *c1ccccc1 Ph Ph
-    """,
-    # The same groups as many patents spell them (CH3CH2 for ethyl, C(CH3)3, C6H5); each line's
-    # label is the class its text stands for, so one class reads every spelling.
-    "spelled": """
-        NHBoc *[NH]C(=O)OC(C)(C)C NHBoc BocNH
-        NHAc *[NH]C(=O)[CH3] NHCOCH<sub>3</sub> CH<sub>3</sub>CONH
-        CO2Me *C(=O)O[CH3] CO<sub>2</sub>CH<sub>3</sub> CH<sub>3</sub>O<sub>2</sub>C
-        CO2Et *C(=O)O[CH2][CH3] CO<sub>2</sub>CH<sub>2</sub>CH<sub>3</sub> CH<sub>3</sub>CH<sub>2</sub>O<sub>2</sub>C
-        CO2H *C(=O)[OH] CO<sub>2</sub>H HO<sub>2</sub>C
-        OCF3 *OC(F)(F)F OCF<sub>3</sub> CF<sub>3</sub>O
-        CF3 *C(F)(F)F CF<sub>3</sub> CF<sub>3</sub>
-        OMe *O[CH3] OCH<sub>3</sub> CH<sub>3</sub>O
-        OEt *O[CH2][CH3] OCH<sub>2</sub>CH<sub>3</sub> CH<sub>3</sub>CH<sub>2</sub>O
-        SO2Me *S(=O)(=O)[CH3] SO<sub>2</sub>CH<sub>3</sub> CH<sub>3</sub>SO<sub>2</sub>
-        NEt2 *N([CH2][CH3])[CH2][CH3] N(CH<sub>2</sub>CH<sub>3</sub>)<sub>2</sub> (CH<sub>3</sub>CH<sub>2</sub>)<sub>2</sub>N
-        NMe2 *N([CH3])[CH3] N(CH<sub>3</sub>)<sub>2</sub> (CH<sub>3</sub>)<sub>2</sub>N
-        NHCH3 *[NH][CH3] NHCH<sub>3</sub> CH<sub>3</sub>NH
-        SMe *S[CH3] SCH<sub>3</sub> CH<sub>3</sub>S
-        Ac *C(=O)[CH3] COCH<sub>3</sub> CH<sub>3</sub>CO
-        tBu *C([CH3])([CH3])[CH3] C(CH<sub>3</sub>)<sub>3</sub> (CH<sub>3</sub>)<sub>3</sub>C
-        iPr *[CH]([CH3])[CH3] CH(CH<sub>3</sub>)<sub>2</sub> (CH<sub>3</sub>)<sub>2</sub>CH
-        Et *[CH2][CH3] CH<sub>2</sub>CH<sub>3</sub> CH<sub>3</sub>CH<sub>2</sub>
-        CN *C#N CN NC
-        Ph *c1ccccc1 C<sub>6</sub>H<sub>5</sub> C<sub>6</sub>H<sub>5</sub>
-    """,  # noqa: E501 (as above)
-}
-PATENT_ABBREVIATION_SETS: tuple[str, ...] = tuple(_PATENT_ABBREVIATIONS)
-ABBREVIATION_SETS: tuple[str, ...] = ("rdkit", *PATENT_ABBREVIATION_SETS)
-# The largest part of a molecule one text group may stand for: a drawing that is mostly text
-# says little about the skeleton.
-_MAX_ABBREVIATION_COVERAGE = 0.4
+from inchi_lightning.prep.styles import DrawStyle, font_path
 
 # RDKit places bonds 1.5 depiction units long.
 _DEPICTION_BOND_LENGTH = 1.5
@@ -162,134 +55,6 @@ _DEPICTION_BOND_LENGTH = 1.5
 # Canvas bounds of BMS images (pixels).
 MIN_CANVAS = 160
 MAX_CANVAS = 1000
-
-
-@dataclasses.dataclass(frozen=True)
-class DrawStyle:
-    """How one molecule is drawn: canvas, line and label geometry, orientation, abbreviations.
-
-    Lengths are in pixels except ``padding`` (a fraction of the canvas), ``multiple_bond_offset``
-    and ``additional_atom_label_padding`` (fractions of a bond length, RDKit's units).
-    """
-
-    width: int = 400
-    height: int = 300
-    bond_length: float = 25.0
-    bond_line_width: float = 1.0
-    font_size: int = 12
-    font: str | None = None
-    rotation: float = 0.0  # degrees the whole molecule is turned by
-    padding: float = 0.05
-    multiple_bond_offset: float = 0.15
-    additional_atom_label_padding: float = 0.0
-    abbreviate: bool = False  # condense groups RDKit knows (CO2H, OMe, CF3, ...) into labels
-    explicit_methyl: bool = False  # write terminal methyls as CH3 instead of a bare line end
-    abbreviation_set: str = "rdkit"  # which labels ``abbreviate`` uses: ABBREVIATION_SETS
-    label_chain_carbons: bool = False  # write every carbon outside a ring as C, CH, CH2, CH3
-    # Write heteroatoms without their hydrogens (OH as O, NH2 as N), as some patents' drawing
-    # programs do: the reader must take a bare terminal O for a hydroxyl, not for Cl.
-    bare_heteroatoms: bool = False
-    # Draw the hydrogen of stereocentres and aldehydes as an atom (H at the end of a wedge, a
-    # hash or a line), as patents often do; the reader must not take it for F.
-    explicit_hydrogens: bool = False
-    # Grow the canvas until no label is cut at its edge: RDKit shrinks bonds to fit a tight
-    # canvas but keeps a fixed font size, so large labels can overflow it.
-    grow_to_fit_labels: bool = False
-    # Draw benzene-like rings as many patents do: single lines around a circle whose radius is
-    # ``aromatic_circle_size`` of the ring's inner radius (``circled_rings`` says which rings).
-    aromatic_circles: bool = False
-    aromatic_circle_size: float = 0.6
-    # Draw wedges and hashes as patent programs do (patent_wedges.py): ``mark_width`` of a bond
-    # wide at the wide end, a hash as ``hash_dashes`` dashes as thick as the bond lines.
-    patent_marks: bool = False
-    mark_width: float = 0.3
-    hash_dashes: int = 7
-
-
-def random_style(rng: np.random.Generator, kind: StyleKind = "bms") -> DrawStyle:
-    """A random style of ``kind``: ``"bms"`` (scan-like) or ``"patent"`` (clean patent drawing).
-
-    The canvas size is chosen at random too; ``fit_canvas`` resizes it to a given molecule.
-    """
-    if kind == "bms":
-        return _random_bms_style(rng)
-    if kind == "patent":
-        return _random_patent_style(rng)
-    raise ValueError(f"unknown drawing style {kind!r}; choose from {', '.join(STYLE_KINDS)}")
-
-
-def _random_bms_style(rng: np.random.Generator) -> DrawStyle:
-    """Thin lines, small labels, any orientation: the ranges of the BMS images."""
-    return DrawStyle(
-        width=int(rng.integers(200, 801)),
-        height=int(rng.integers(160, 601)),
-        bond_length=float(rng.uniform(18.0, 34.0)),
-        bond_line_width=float(rng.uniform(0.8, 2.0)),
-        font_size=int(rng.integers(10, 16)),
-        font=FONTS[int(rng.integers(len(FONTS)))],
-        rotation=float(rng.uniform(0.0, 360.0)),
-        padding=float(rng.uniform(0.02, 0.08)),
-        multiple_bond_offset=float(rng.uniform(0.12, 0.22)),
-        additional_atom_label_padding=float(rng.uniform(0.0, 0.12)),
-        abbreviate=bool(rng.random() < 0.2),
-        explicit_methyl=bool(rng.random() < 0.1),
-    )
-
-
-def _random_patent_style(rng: np.random.Generator) -> DrawStyle:
-    """Long bonds, larger labels, upright: the ranges of clean patent drawings (USPTO).
-
-    Bonds of 30-60 px give drawings of roughly 300-1000 px, as patent images are; labels are
-    about half a bond high, as in patents, against about a third in the BMS scans. Lines are
-    2-6.5% of a bond wide: uspto-300's are mostly ~3% (median 2.9%, by ink area over outline
-    against the bonds the shipped model reads), thinner than the BMS scans' ~6%.
-    """
-    bond_length = float(rng.uniform(30.0, 60.0))
-    return DrawStyle(
-        bond_length=bond_length,
-        bond_line_width=float(bond_length * rng.uniform(0.02, 0.065)),
-        font_size=round(bond_length * rng.uniform(0.4, 0.6)),
-        font=PATENT_FONTS[int(rng.integers(len(PATENT_FONTS)))],
-        rotation=0.0,
-        padding=float(rng.uniform(0.02, 0.08)),
-        multiple_bond_offset=float(rng.uniform(0.12, 0.2)),
-        additional_atom_label_padding=float(rng.uniform(0.0, 0.1)),
-        abbreviate=bool(rng.random() < 0.5),
-        abbreviation_set=str(rng.choice(PATENT_ABBREVIATION_SETS)),
-        explicit_methyl=bool(rng.random() < 0.4),
-        label_chain_carbons=bool(rng.random() < 0.15),
-        grow_to_fit_labels=True,
-        aromatic_circles=bool(rng.random() < 0.25),
-        aromatic_circle_size=float(rng.uniform(0.5, 0.72)),
-        bare_heteroatoms=bool(rng.random() < 0.15),
-        explicit_hydrogens=bool(rng.random() < 0.2),
-        patent_marks=bool(rng.random() < 0.6),
-        mark_width=float(rng.uniform(0.2, 0.4)),
-        hash_dashes=int(rng.integers(5, 10)),
-    )
-
-
-@functools.cache
-def _abbreviations(name: str) -> tuple:
-    if name == "rdkit":
-        return tuple(rdAbbreviations.GetDefaultAbbreviations())
-    if name not in _PATENT_ABBREVIATIONS:
-        raise ValueError(f"unknown abbreviation set {name!r}; choose from {ABBREVIATION_SETS}")
-    text = "\n".join(line.strip() for line in _PATENT_ABBREVIATIONS[name].strip().splitlines())
-    return tuple(rdAbbreviations.ParseAbbreviations(text))
-
-
-def condense(mol: Chem.Mol, abbreviation_set: str = "rdkit") -> Chem.Mol:
-    """A copy of ``mol`` with known groups replaced by text atoms (``abbreviation_set``).
-
-    RDKit keeps the text in each such atom's ``atomLabel`` property; the copy is for drawing
-    only, its chemistry is not the molecule's.
-    """
-    abbreviations = list(_abbreviations(abbreviation_set))
-    with rdBase.BlockLogs():
-        return rdAbbreviations.CondenseMolAbbreviations(
-            mol, abbreviations, maxCoverage=_MAX_ABBREVIATION_COVERAGE
-        )
 
 
 def _depict(mol: Chem.Mol, style: DrawStyle) -> Chem.Mol:
@@ -357,21 +122,6 @@ def _drawing_options(drawer: rdMolDraw2D.MolDraw2D, style: DrawStyle) -> None:
     font = font_path(style.font)
     if font is not None:
         options.fontFile = str(font)
-
-
-@functools.cache
-def font_path(name: str | None) -> Path | None:
-    """The file of font ``name``: RDKit's fonts first, then the system's; None: built-in."""
-    if name is None:
-        return None
-    shipped = Path(RDConfig.RDDataDir) / "Fonts" / name
-    if shipped.is_file():
-        return shipped
-    for directory in _SYSTEM_FONT_DIRS:
-        found = sorted(directory.rglob(name)) if directory.is_dir() else []
-        if found:
-            return found[0]
-    return None
 
 
 def _carbon_labels(mol: Chem.Mol) -> dict[int, str]:

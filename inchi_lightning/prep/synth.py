@@ -2,7 +2,7 @@
 
 Each image is drawn in the BMS scan style (thin lines, specks, any orientation) or, for a chosen
 fraction (``patent_fraction``), in a clean patent style (longer bonds, larger fonts, text
-groups, circled benzene rings, upright, no specks); see drawing.py.
+groups, circled benzene rings, upright, no specks); see styles.py.
 
     OUT/train_labels.csv                     image_id,InChI (Kaggle's header and quoting)
     OUT/train/<id[0]>/<id[1]>/<id[2]>/<image_id>.png    1-bit PNG, black ink on white
@@ -39,7 +39,7 @@ from tqdm import tqdm
 from inchi_lightning import chem
 from inchi_lightning.files import temporaries, write_atomically
 from inchi_lightning.labels_file import read_pairs, write_pairs
-from inchi_lightning.prep import annotations, captions, drawing
+from inchi_lightning.prep import annotations, captions, drawing, styles
 from inchi_lightning.prep.damage import (
     Damage,
     apply_damage_with_transform,
@@ -75,7 +75,7 @@ CAPTIONED_FRACTION = 0.15
 _DRAW_CHUNK = 16  # images per drawing task
 
 
-def style_kind(seed: int, index: int, patent_fraction: float) -> drawing.StyleKind:
+def style_kind(seed: int, index: int, patent_fraction: float) -> styles.StyleKind:
     """Whether plan entry ``index`` is drawn as a BMS scan or a patent drawing.
 
     Depends only on its arguments; the patent images of a fraction are among those of any
@@ -111,7 +111,7 @@ def render_annotated(
     drawn = drawing.draw_with_graph(mol, style)
     if caption is not None:
         text, side = caption
-        font = drawing.font_path(style.font)
+        font = styles.font_path(style.font)
         drawn = captions.add_caption(drawn, text, font, style.font_size, side)
     image, matrix = apply_damage_with_transform(drawn.image, damage, rng)
     return drawn.transformed(image, matrix)
@@ -119,12 +119,12 @@ def render_annotated(
 
 def _recipe(
     mol: Chem.Mol, seed: int, index: int, patent_fraction: float
-) -> tuple[drawing.DrawStyle, Damage, tuple[str, str] | None, np.random.Generator]:
+) -> tuple[styles.DrawStyle, Damage, tuple[str, str] | None, np.random.Generator]:
     """How plan entry ``index`` is drawn and damaged, its caption (text, side) if it has one,
     and the generator the damage goes on with."""
     kind = style_kind(seed, index, patent_fraction)
     rng = np.random.default_rng([seed, _IMAGE_STREAM, index])
-    style = drawing.fit_canvas(mol, drawing.random_style(rng, kind))
+    style = drawing.fit_canvas(mol, styles.random_style(rng, kind))
     damage = random_damage(rng) if kind == "bms" else random_patent_damage(rng)
     caption = None  # BMS scans have none: their draws stay as they were
     if kind == "patent" and rng.random() < CAPTIONED_FRACTION:

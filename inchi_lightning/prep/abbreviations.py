@@ -1,0 +1,120 @@
+"""Text groups: the abbreviation sets drawings write groups with (OMe, CO2H, N(CH3)2, Ph, ...)
+and ``condense``, which replaces the groups of a molecule by text atoms for drawing.
+
+``"rdkit"`` is RDKit's default set; the patent sets are below, each label the class its text
+stands for (graph_chem.GROUP_SMILES), so one class reads every spelling of a group.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from rdkit import Chem, rdBase
+from rdkit.Chem import rdAbbreviations
+
+# Text groups of patent drawings, in RDKit's abbreviation format (label, SMARTS with the
+# attachment point first, label when the bond comes from the left, label when from the right).
+# Earlier lines win where two match. "formula" writes groups out, "short" uses the usual names.
+_PATENT_ABBREVIATIONS = {
+    "formula": """
+        NHBoc *[NH]C(=O)OC(C)(C)C NHBoc BocHN
+        Boc *C(=O)OC(C)(C)C Boc Boc
+        NHCbz *[NH]C(=O)O[CH2]c1ccccc1 NHCbz CbzHN
+        Cbz *C(=O)O[CH2]c1ccccc1 Cbz Cbz
+        COOCH3 *C(=O)O[CH3] COOCH<sub>3</sub> H<sub>3</sub>COOC
+        COOC2H5 *C(=O)O[CH2][CH3] COOC<sub>2</sub>H<sub>5</sub> H<sub>5</sub>C<sub>2</sub>OOC
+        COOH *C(=O)[OH] COOH HOOC
+        OCF3 *OC(F)(F)F OCF<sub>3</sub> F<sub>3</sub>CO
+        CF3 *C(F)(F)F CF<sub>3</sub> F<sub>3</sub>C
+        OCH3 *O[CH3] OCH<sub>3</sub> H<sub>3</sub>CO
+        OC2H5 *O[CH2][CH3] OC<sub>2</sub>H<sub>5</sub> H<sub>5</sub>C<sub>2</sub>O
+        NO2 *[N+](=O)[O-] NO<sub>2</sub> O<sub>2</sub>N
+        SO2NH2 *S(=O)(=O)[NH2] SO<sub>2</sub>NH<sub>2</sub> H<sub>2</sub>NO<sub>2</sub>S
+        SO2CH3 *S(=O)(=O)[CH3] SO<sub>2</sub>CH<sub>3</sub> H<sub>3</sub>CO<sub>2</sub>S
+        CONH2 *C(=O)[NH2] CONH<sub>2</sub> H<sub>2</sub>NOC
+        COCH3 *C(=O)[CH3] COCH<sub>3</sub> H<sub>3</sub>COC
+        OCHF2 *O[CH](F)F OCHF<sub>2</sub> F<sub>2</sub>HCO
+        N(C2H5)2 *N([CH2][CH3])[CH2][CH3] N(C<sub>2</sub>H<sub>5</sub>)<sub>2</sub> (H<sub>5</sub>C<sub>2</sub>)<sub>2</sub>N
+        N(CH3)2 *N([CH3])[CH3] N(CH<sub>3</sub>)<sub>2</sub> (H<sub>3</sub>C)<sub>2</sub>N
+        NHCH3 *[NH][CH3] NHCH<sub>3</sub> H<sub>3</sub>CHN
+        SCH3 *S[CH3] SCH<sub>3</sub> H<sub>3</sub>CS
+        CH2OH *[CH2][OH] CH<sub>2</sub>OH HOH<sub>2</sub>C
+        C2H5 *[CH2][CH3] C<sub>2</sub>H<sub>5</sub> H<sub>5</sub>C<sub>2</sub>
+        CN *C#N CN NC
+        Ph *c1ccccc1 Ph Ph
+    """,  # noqa: E501 (one abbreviation per line: N(C2H5)2's spelt-out text is long)
+    "short": """
+        NHBoc *[NH]C(=O)OC(C)(C)C NHBoc BocHN
+        Boc *C(=O)OC(C)(C)C Boc Boc
+        NHCbz *[NH]C(=O)O[CH2]c1ccccc1 NHCbz CbzHN
+        Cbz *C(=O)O[CH2]c1ccccc1 Cbz Cbz
+        CO2Me *C(=O)O[CH3] CO<sub>2</sub>Me MeO<sub>2</sub>C
+        CO2Et *C(=O)O[CH2][CH3] CO<sub>2</sub>Et EtO<sub>2</sub>C
+        CO2H *C(=O)[OH] CO<sub>2</sub>H HO<sub>2</sub>C
+        CF3 *C(F)(F)F CF<sub>3</sub> F<sub>3</sub>C
+        OMe *O[CH3] OMe MeO
+        OEt *O[CH2][CH3] OEt EtO
+        SO2Me *S(=O)(=O)[CH3] SO<sub>2</sub>Me MeO<sub>2</sub>S
+        NEt2 *N([CH2][CH3])[CH2][CH3] NEt<sub>2</sub> Et<sub>2</sub>N
+        NMe2 *N([CH3])[CH3] NMe<sub>2</sub> Me<sub>2</sub>N
+        OBn *O[CH2]c1ccccc1 OBn BnO
+        OPh *Oc1ccccc1 OPh PhO
+        Bn *[CH2]c1ccccc1 Bn Bn
+        tBu *C([CH3])([CH3])[CH3] tBu tBu
+        Et *[CH2][CH3] Et Et
+        Me *[CH3] Me Me
+        Ph *c1ccccc1 Ph Ph
+    """,
+    # The same groups as many patents spell them (CH3CH2 for ethyl, C(CH3)3, C6H5); each line's
+    # label is the class its text stands for, so one class reads every spelling.
+    "spelled": """
+        NHBoc *[NH]C(=O)OC(C)(C)C NHBoc BocNH
+        NHAc *[NH]C(=O)[CH3] NHCOCH<sub>3</sub> CH<sub>3</sub>CONH
+        CO2Me *C(=O)O[CH3] CO<sub>2</sub>CH<sub>3</sub> CH<sub>3</sub>O<sub>2</sub>C
+        CO2Et *C(=O)O[CH2][CH3] CO<sub>2</sub>CH<sub>2</sub>CH<sub>3</sub> CH<sub>3</sub>CH<sub>2</sub>O<sub>2</sub>C
+        CO2H *C(=O)[OH] CO<sub>2</sub>H HO<sub>2</sub>C
+        OCF3 *OC(F)(F)F OCF<sub>3</sub> CF<sub>3</sub>O
+        CF3 *C(F)(F)F CF<sub>3</sub> CF<sub>3</sub>
+        OMe *O[CH3] OCH<sub>3</sub> CH<sub>3</sub>O
+        OEt *O[CH2][CH3] OCH<sub>2</sub>CH<sub>3</sub> CH<sub>3</sub>CH<sub>2</sub>O
+        SO2Me *S(=O)(=O)[CH3] SO<sub>2</sub>CH<sub>3</sub> CH<sub>3</sub>SO<sub>2</sub>
+        NEt2 *N([CH2][CH3])[CH2][CH3] N(CH<sub>2</sub>CH<sub>3</sub>)<sub>2</sub> (CH<sub>3</sub>CH<sub>2</sub>)<sub>2</sub>N
+        NMe2 *N([CH3])[CH3] N(CH<sub>3</sub>)<sub>2</sub> (CH<sub>3</sub>)<sub>2</sub>N
+        NHCH3 *[NH][CH3] NHCH<sub>3</sub> CH<sub>3</sub>NH
+        SMe *S[CH3] SCH<sub>3</sub> CH<sub>3</sub>S
+        Ac *C(=O)[CH3] COCH<sub>3</sub> CH<sub>3</sub>CO
+        tBu *C([CH3])([CH3])[CH3] C(CH<sub>3</sub>)<sub>3</sub> (CH<sub>3</sub>)<sub>3</sub>C
+        iPr *[CH]([CH3])[CH3] CH(CH<sub>3</sub>)<sub>2</sub> (CH<sub>3</sub>)<sub>2</sub>CH
+        Et *[CH2][CH3] CH<sub>2</sub>CH<sub>3</sub> CH<sub>3</sub>CH<sub>2</sub>
+        CN *C#N CN NC
+        Ph *c1ccccc1 C<sub>6</sub>H<sub>5</sub> C<sub>6</sub>H<sub>5</sub>
+    """,  # noqa: E501 (as above)
+}
+PATENT_ABBREVIATION_SETS: tuple[str, ...] = tuple(_PATENT_ABBREVIATIONS)
+ABBREVIATION_SETS: tuple[str, ...] = ("rdkit", *PATENT_ABBREVIATION_SETS)
+# The largest part of a molecule one text group may stand for: a drawing that is mostly text
+# says little about the skeleton.
+_MAX_ABBREVIATION_COVERAGE = 0.4
+
+
+@functools.cache
+def _abbreviations(name: str) -> tuple:
+    if name == "rdkit":
+        return tuple(rdAbbreviations.GetDefaultAbbreviations())
+    if name not in _PATENT_ABBREVIATIONS:
+        raise ValueError(f"unknown abbreviation set {name!r}; choose from {ABBREVIATION_SETS}")
+    text = "\n".join(line.strip() for line in _PATENT_ABBREVIATIONS[name].strip().splitlines())
+    return tuple(rdAbbreviations.ParseAbbreviations(text))
+
+
+def condense(mol: Chem.Mol, abbreviation_set: str = "rdkit") -> Chem.Mol:
+    """A copy of ``mol`` with known groups replaced by text atoms (``abbreviation_set``).
+
+    RDKit keeps the text in each such atom's ``atomLabel`` property; the copy is for drawing
+    only, its chemistry is not the molecule's.
+    """
+    abbreviations = list(_abbreviations(abbreviation_set))
+    with rdBase.BlockLogs():
+        return rdAbbreviations.CondenseMolAbbreviations(
+            mol, abbreviations, maxCoverage=_MAX_ABBREVIATION_COVERAGE
+        )
