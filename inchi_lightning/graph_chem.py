@@ -157,6 +157,35 @@ def cross_unspecified_double_bonds(mol: Chem.Mol) -> Chem.Mol:
     return mol
 
 
+def wavy_unknown_centres(drawn: Chem.Mol) -> Chem.Mol:
+    """A copy of ``drawn`` (prepared for drawing) with one single bond of each stereocentre
+    that is neither R nor S drawn wavy, as patents mark a centre of either configuration.
+
+    The bond is one outside rings, with no wedge yet, to the neighbour with fewest bonds (a
+    methyl before a chain); a centre with none keeps its plain lines. The InChI does not change:
+    a wavy bond reads back as a single bond that says nothing of the centre.
+    """
+    mol = Chem.Mol(drawn)
+    for info in Chem.FindPotentialStereo(mol):
+        if (
+            info.type != Chem.StereoType.Atom_Tetrahedral
+            or info.specified != Chem.StereoSpecified.Unspecified
+        ):
+            continue
+        centre = mol.GetAtomWithIdx(info.centeredOn)
+        free = [
+            bond
+            for bond in centre.GetBonds()
+            if bond.GetBondType() == Chem.BondType.SINGLE
+            and not bond.IsInRing()
+            and bond.GetBondDir() == Chem.BondDir.NONE
+        ]
+        if free:
+            bond = min(free, key=lambda bond: bond.GetOtherAtom(centre).GetDegree())
+            bond.SetBondDir(Chem.BondDir.UNKNOWN)
+    return mol
+
+
 def prepare_for_drawing(mol: Chem.Mol, kekulize: bool = True, wavy_bonds: bool = False) -> Chem.Mol:
     """A copy of ``mol`` as RDKit's drawer draws it: Kekulé form, chiral hydrogens, wedges.
 

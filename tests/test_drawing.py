@@ -315,3 +315,19 @@ def test_double_bonds_without_a_geometry_are_drawn_crossed_and_read_back_as_labe
             graph = drawing.draw_with_graph(_mol(smiles), style).graph
             assert [bond.kind for bond in graph.bonds].count("crossed") == crossed
             assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(smiles)
+
+
+def test_open_stereocentres_are_drawn_wavy_when_asked_and_read_back_as_labelled() -> None:
+    cases = {  # SMILES: wavy bonds drawn
+        "CC(N)CCC1CCCCN1C": 2,  # two open centres, the ring one through its exocyclic bond
+        "C[C@H](N)CCC1CCCCN1C": 1,  # the assigned centre keeps its wedge
+        "CC1CCCCC1": 0,  # no stereocentre
+    }
+    for smiles, wavy in cases.items():
+        style = styles.DrawStyle(width=300, height=200, wavy_unknown_centres=True)
+        drawn = drawing.draw_with_graph(_mol(smiles), style)
+        kinds = [bond.kind for bond in drawn.graph.bonds]
+        assert kinds.count("wavy") == wavy, smiles
+        assert molecule_from_graph(drawn.graph).inchi == chem.inchi_from_smiles(smiles)
+        plain = drawing.draw_with_graph(_mol(smiles), styles.DrawStyle(width=300, height=200))
+        assert "wavy" not in [bond.kind for bond in plain.graph.bonds]

@@ -36,6 +36,7 @@ from inchi_lightning.graph_chem import (
     cross_unspecified_double_bonds,
     graph_from_mol,
     prepare_for_drawing,
+    wavy_unknown_centres,
 )
 from inchi_lightning.molgraph import MolGraph
 from inchi_lightning.prep.abbreviations import condense
@@ -229,6 +230,8 @@ def _draw(
     depiction = _depict(mol, style)
     try:
         drawn = prepare_for_drawing(depiction)
+        if style.wavy_unknown_centres:
+            drawn = wavy_unknown_centres(drawn)
         circled = circled_rings(depiction, drawn) if style.aromatic_circles else NO_CIRCLES
         marks = stereo_marks(drawn) if style.patent_marks else NO_MARKS
         lines = marks.lines_of(circled.lines_of(drawn))

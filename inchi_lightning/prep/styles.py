@@ -80,6 +80,9 @@ class DrawStyle:
     patent_marks: bool = False
     mark_width: float = 0.3
     hash_dashes: int = 7
+    # Draw a wavy bond at each stereocentre the molecule leaves open, as patents mark a centre
+    # of either configuration (graph_chem.wavy_unknown_centres).
+    wavy_unknown_centres: bool = False
 
 
 def random_style(rng: np.random.Generator, kind: StyleKind = "bms") -> DrawStyle:
@@ -142,6 +145,7 @@ def _random_patent_style(rng: np.random.Generator) -> DrawStyle:
         patent_marks=bool(rng.random() < 0.6),
         mark_width=float(rng.uniform(0.2, 0.4)),
         hash_dashes=int(rng.integers(5, 10)),
+        wavy_unknown_centres=bool(rng.random() < 0.05),
     )
 
 
