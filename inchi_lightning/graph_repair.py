@@ -32,9 +32,12 @@ _LOWER_ORDER = {"triple": "double", "double": "single", "crossed": "single", "ar
 
 
 def without_stray_atoms(graph: MolGraph, repairs: list[str]) -> MolGraph:
-    """``graph`` less its unbonded atoms of class "*" and its unbonded carbons, unless a carbon
-    is all there is: specks and stray text read as atoms, most likely. A skeletal drawing never
-    shows a carbon without a line to it (methane is written CH4, and read as one atom).
+    """``graph`` less its unbonded atoms of class "*", and its unbonded uncharged atoms when
+    anything in it is bonded: specks, page numbers and caption letters read as atoms, most
+    likely. A drawing shows a counter-ion with its charge (Cl-, Na+), and a neutral molecule of
+    one atom (water, ammonia, HCl) as text beside the name, not as a fragment; of uspto-300's
+    readings, lone neutral atoms were stray text each time. Carbons are never drawn bare either
+    (methane is written CH4), so an unbonded carbon goes unless it is all there is.
     """
     bonded = {index for bond in graph.bonds for index in bond.pair}
     unknown = {
@@ -42,17 +45,17 @@ def without_stray_atoms(graph: MolGraph, repairs: list[str]) -> MolGraph:
         for index, atom in enumerate(graph.atoms)
         if atom.symbol == UNKNOWN_SYMBOL and index not in bonded
     }
-    carbons = {
+    lone = {
         index
         for index, atom in enumerate(graph.atoms)
-        if atom.symbol == "C" and index not in bonded
+        if index not in bonded | unknown and atom.charge == 0 and (bonded or atom.symbol == "C")
     }
-    if len(carbons) == len(graph.atoms) - len(unknown) == 1:
-        carbons = set()
-    for index in sorted(unknown | carbons):
-        kind = "unknown" if index in unknown else "carbon"
+    if not bonded and len(lone) == len(graph.atoms) - len(unknown) == 1:
+        lone = set()  # one atom and nothing else: that is the molecule
+    for index in sorted(unknown | lone):
+        kind = "unknown" if index in unknown else graph.atoms[index].symbol
         repairs.append(f"dropped unbonded {kind} atom {index}")
-    return _without_atoms(graph, unknown | carbons)
+    return _without_atoms(graph, unknown | lone)
 
 
 def without_orphans(before: MolGraph, after: MolGraph, repairs: list[str]) -> MolGraph:

@@ -68,13 +68,21 @@ def test_unknown_atoms_give_up_or_go() -> None:
     assert molecule_from_graph(MolGraph()).inchi == ""
 
 
-def test_unbonded_carbons_are_stray_marks_unless_alone() -> None:
+def test_unbonded_neutral_atoms_are_stray_text_unless_alone() -> None:
     ethanol = [(0, 0, "C"), (30, 0, "C"), (60, 0, "O")]
-    graph = chain([*ethanol, (200, 90, "C"), (250, 90, "N")], [(0, 1, "single"), (1, 2, "single")])
+    strays = [(200, 90, "C"), (250, 90, "N"), (300, 0, "CF3")]  # a speck, caption letters
+    graph = chain([*ethanol, *strays], [(0, 1, "single"), (1, 2, "single")])
     reading = molecule_from_graph(graph)
-    # The lone nitrogen is kept (ammonia drawn as NH3 is a fragment), the lone carbon is not.
-    assert reading.inchi == inchi_of("CCO.N")
-    assert reading.repairs == ("dropped unbonded carbon atom 3",)
+    assert reading.inchi == inchi_of("CCO")
+    assert reading.repairs == tuple(
+        f"dropped unbonded {s} atom {i}" for i, s in ((3, "C"), (4, "N"), (5, "CF3"))
+    )
+    chloride = chain([*ethanol, (120, 0, "Cl")], [(0, 1, "single"), (1, 2, "single")])
+    chloride = MolGraph(
+        chloride.atoms[:3] + (dataclasses.replace(chloride.atoms[3], charge=-1),), chloride.bonds
+    )
+    assert molecule_from_graph(chloride).inchi == inchi_of("CCO.[Cl-]")  # an ion is drawn charged
     methane = molecule_from_graph(chain([(0, 0, "C"), (40, 0, "*")], []))
     assert methane.inchi == inchi_of("C")
     assert methane.repairs == ("dropped unbonded unknown atom 1",)
+    assert molecule_from_graph(chain([(0, 0, "N")], [])).inchi == inchi_of("N")  # all there is
