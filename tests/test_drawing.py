@@ -331,3 +331,19 @@ def test_open_stereocentres_are_drawn_wavy_when_asked_and_read_back_as_labelled(
         assert molecule_from_graph(drawn.graph).inchi == chem.inchi_from_smiles(smiles)
         plain = drawing.draw_with_graph(_mol(smiles), styles.DrawStyle(width=300, height=200))
         assert "wavy" not in [bond.kind for bond in plain.graph.bonds]
+
+
+def test_ring_positions_are_numbered_when_asked_and_never_read_as_atoms() -> None:
+    smiles = "OC[C@H]1O[C@@H](n2cnc3c(N)ncnc32)[C@H](O)[C@@H]1O"  # adenosine: two numbered rings
+    plain_style = styles.DrawStyle(width=400, height=300, font_size=16)
+    numbered = drawing.draw_with_graph(
+        _mol(smiles), dataclasses.replace(plain_style, atom_numbers=True)
+    )
+    plain = drawing.draw_with_graph(_mol(smiles), plain_style)
+    assert (numbered.image < 128).sum() > (plain.image < 128).sum()  # the digits' ink
+    assert [a.symbol for a in numbered.graph.atoms] == [a.symbol for a in plain.graph.atoms]
+    assert molecule_from_graph(numbered.graph).inchi == chem.inchi_from_smiles(smiles)
+    numbers = list(drawing._ring_numbers(_mol(smiles)).values())
+    first = sorted(int(n) for n in numbers if not n.endswith("'"))
+    assert first == list(range(1, len(first) + 1)) and len(first) in (5, 6)
+    assert any(n.endswith("'") for n in numbers)  # the second ring's, primed

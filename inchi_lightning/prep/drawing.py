@@ -77,6 +77,9 @@ def _depict(mol: Chem.Mol, style: DrawStyle) -> Chem.Mol:
     if style.bare_heteroatoms:
         for atom in _hydrogen_bearing_heteroatoms(mol):
             atom.SetProp("atomLabel", atom.GetSymbol())
+    if style.atom_numbers:
+        for index, number in _ring_numbers(mol).items():
+            mol.GetAtomWithIdx(index).SetProp("atomNote", number)  # small text beside the atom
     # Rotate the coordinates ourselves rather than through MolDrawOptions.rotate, so that
     # fit_canvas measures exactly the extent that draw() will draw.
     conformer = mol.GetConformer()
@@ -135,6 +138,16 @@ def _carbon_labels(mol: Chem.Mol) -> dict[int, str]:
         count = f"<sub>{hydrogens}</sub>" if hydrogens > 1 else ""
         labels[atom.GetIdx()] = "C" + ("H" if hydrogens else "") + count
     return labels
+
+
+def _ring_numbers(mol: Chem.Mol) -> dict[int, str]:
+    """Position numbers for the atoms of the molecule's first two rings, as patents number a
+    nucleoside's sugar or a ring system (1 to n, then 1' to n' for the second ring)."""
+    numbers: dict[int, str] = {}
+    for ring, mark in zip(Chem.GetSymmSSSR(mol), ("", "'"), strict=False):
+        for position, index in enumerate(ring, start=1):
+            numbers.setdefault(index, f"{position}{mark}")
+    return numbers
 
 
 def _carbons_with_a_drawn_hydrogen(mol: Chem.Mol) -> tuple[int, ...]:

@@ -83,6 +83,9 @@ class DrawStyle:
     # Draw a wavy bond at each stereocentre the molecule leaves open, as patents mark a centre
     # of either configuration (graph_chem.wavy_unknown_centres).
     wavy_unknown_centres: bool = False
+    # Write position numbers beside the atoms of two rings (1, 2, ..., 1', 2', ...), as some
+    # patents do: small digits and primes the reader must not take for atoms.
+    atom_numbers: bool = False
 
 
 def random_style(rng: np.random.Generator, kind: StyleKind = "bms") -> DrawStyle:
@@ -146,6 +149,7 @@ def _random_patent_style(rng: np.random.Generator) -> DrawStyle:
         mark_width=float(rng.uniform(0.2, 0.4)),
         hash_dashes=int(rng.integers(5, 10)),
         wavy_unknown_centres=bool(rng.random() < 0.05),
+        atom_numbers=bool(rng.random() < 0.05),
     )
 
 
