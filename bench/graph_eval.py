@@ -4,7 +4,7 @@ and on real patent drawings: exact match with and without stereo, mean Levenshte
     python bench/graph_eval.py --ckpt_path ~/runs/graph-long/checkpoints/last.ckpt \
         --shards ~/runs/graph-long/shards --seed 0 --n 30000 --patent-fraction 0.5
 
-A synth image's style follows from its plan index (``synth.style_kind``), and its index from
+A synth image's style follows from its plan index (``render.style_kind``), and its index from
 its id (``synth.image_ids``): ``--seed``, ``--n`` and ``--patent-fraction`` are the synth
 command's. "No stereo" compares the InChIs without their /b, /t, /m and /s layers, the measure
 of the issue's stereo-free reference.
@@ -21,7 +21,8 @@ from rapidfuzz.distance import Levenshtein
 
 from inchi_lightning.chem import inchi_without_stereo
 from inchi_lightning.evaluation.labelled_set import predict_labelled
-from inchi_lightning.prep.synth import image_ids, style_kind
+from inchi_lightning.prep.render import style_kind
+from inchi_lightning.prep.synth import image_ids
 
 
 def row(name: str, pairs: list[tuple[str, str]]) -> str:

@@ -1,6 +1,6 @@
 """The molecule as drawn (synth's annotations): on the ink, the same molecule, stored and read.
 
-Images are made exactly as synth makes them (``synth.render_annotated``, BMS and patent styles
+Images are made exactly as synth makes them (``render.render_annotated``, BMS and patent styles
 with their damage), so what holds here holds for the annotations of a dataset.
 """
 
@@ -18,7 +18,7 @@ from inchi_lightning import chem
 from inchi_lightning.graph_chem import molecule_from_graph
 from inchi_lightning.imaging import CleanParams, clean_with_transform
 from inchi_lightning.molgraph import GROUP_LABELS, MolGraph
-from inchi_lightning.prep import annotations, synth
+from inchi_lightning.prep import annotations, render, synth
 
 SEED = 6  # turns BMS images both ways (checked below)
 
@@ -51,7 +51,7 @@ def _fraction(index: int) -> float:
 def drawn() -> list[tuple[str, int, object]]:
     """(SMILES, plan index, DrawnMolecule) of every molecule, drawn as synth draws them."""
     return [
-        (smiles, index, synth.render_annotated(smiles, SEED, index, _fraction(index)))
+        (smiles, index, render.render_annotated(smiles, SEED, index, _fraction(index)))
         for index, smiles in enumerate(MOLECULES)
     ]
 
@@ -63,7 +63,7 @@ def _radii(smiles: str, index: int, graph: MolGraph) -> np.ndarray:
     labels, carbons written out as CH3 in the styles that write them) inside their first
     glyph, whose middle may be the hole of an O.
     """
-    style, *_ = synth._recipe(chem.mol_from_smiles(smiles), SEED, index, _fraction(index))
+    style, *_ = render.recipe(chem.mol_from_smiles(smiles), SEED, index, _fraction(index))
     text = max(BARE_ATOM_RADIUS, TEXT_RADIUS * style.font_size)
     carbons_written = style.explicit_methyl or style.label_chain_carbons
     radii = [
@@ -85,9 +85,9 @@ def _distances_to_ink(image: np.ndarray, points: np.ndarray, ink_below: int) -> 
 
 
 def test_the_sample_covers_both_styles_turns_stereo_and_groups(drawn) -> None:
-    kinds = {synth.style_kind(SEED, index, _fraction(index)) for _, index, _ in drawn}
+    kinds = {render.style_kind(SEED, index, _fraction(index)) for _, index, _ in drawn}
     assert kinds == {"bms", "patent"}
-    turns = [synth._recipe(chem.mol_from_smiles(s), SEED, i, _fraction(i))[1] for s, i, _ in drawn]
+    turns = [render.recipe(chem.mol_from_smiles(s), SEED, i, _fraction(i))[1] for s, i, _ in drawn]
     assert {damage.quarter_turns for damage in turns} == {0, 1, 3}
     kinds_drawn = {bond.kind for _, _, item in drawn for bond in item.graph.bonds}
     assert {"wedge", "hash"} <= kinds_drawn
@@ -160,7 +160,7 @@ def test_the_annotations_file_matches_the_images_and_round_trips(dataset: Path) 
         [(1, smiles) for smiles in MOLECULES[:10]], 10, SEED, None, 1, check_all=False
     )[0]
     for entry in plan:
-        again = synth.render_annotated(entry.smiles, SEED, entry.index, 0.5)
+        again = render.render_annotated(entry.smiles, SEED, entry.index, 0.5)
         png = cv2.imread(str(synth.image_path(dataset, entry.image_id)), cv2.IMREAD_UNCHANGED)
         assert np.array_equal(png, again.image)
         assert graphs[entry.image_id] == MolGraph.from_dict(again.graph.to_dict())
@@ -196,7 +196,7 @@ def test_a_corrupt_annotations_file_is_refused_naming_its_line(
 def test_an_image_that_cannot_be_recorded_keeps_its_place_without_a_graph(
     tmp_path: Path,
 ) -> None:
-    drawn = synth.render_annotated("[Ca+2].CC(=O)[O-].CC(=O)[O-]", SEED, 0)  # +2: no class
+    drawn = render.render_annotated("[Ca+2].CC(=O)[O-].CC(=O)[O-]", SEED, 0)  # +2: no class
     assert drawn.graph is None and "charge +2" in drawn.problem
     line = annotations.record_line("abc", drawn.graph, drawn.problem)
     assert json.loads(line) == {"image_id": "abc", "graph": None, "problem": drawn.problem}

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from inchi_lightning import chem
-from inchi_lightning.prep import captions, drawing, styles, synth
+from inchi_lightning.prep import captions, drawing, render, styles
 
 MOLECULE = "CC(=O)Nc1ccc(O)cc1"
 
@@ -50,13 +50,13 @@ def test_captions_are_seeded_and_take_the_forms_patents_print() -> None:
 
 def test_synth_captions_some_patent_drawings_and_no_bms_scan() -> None:
     mol = chem.mol_from_smiles(MOLECULE)
-    patent = [synth._recipe(mol, 0, index, 1.0)[2] for index in range(100)]
+    patent = [render.recipe(mol, 0, index, 1.0)[2] for index in range(100)]
     share = sum(caption is not None for caption in patent) / len(patent)
     assert 0.05 < share < 0.3  # CAPTIONED_FRACTION, 0.15
-    assert all(synth._recipe(mol, 0, index, 0.0)[2] is None for index in range(100))
+    assert all(render.recipe(mol, 0, index, 0.0)[2] is None for index in range(100))
     index = next(i for i, caption in enumerate(patent) if caption is not None)
-    item = synth.render_annotated(MOLECULE, 0, index, 1.0)
-    style = synth._recipe(mol, 0, index, 1.0)[0]
+    item = render.render_annotated(MOLECULE, 0, index, 1.0)
+    style = render.recipe(mol, 0, index, 1.0)[0]
     assert item.image.shape != (style.height, style.width)  # paper added for the caption
     height, width = item.image.shape
     assert all(0 <= x < width and 0 <= y < height for x, y in item.graph.points)

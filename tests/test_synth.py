@@ -15,7 +15,7 @@ import pytest
 from inchi_lightning import chem
 from inchi_lightning.cli import synth as synth_command
 from inchi_lightning.files import temporary_path
-from inchi_lightning.prep import annotations, drawing, synth
+from inchi_lightning.prep import annotations, drawing, render, synth
 from tests.files import file_tree
 from tests.synth_files import synth_labels, write_lines
 
@@ -135,8 +135,8 @@ def test_annotations_lie_beside_the_labels_in_their_order(reference: Path) -> No
 
 def test_render_image_gives_the_annotated_images_pixels() -> None:
     for index, fraction in ((0, 0.0), (1, 1.0)):
-        drawn = synth.render_annotated(MOLECULES[7], SEED, index, fraction)
-        assert np.array_equal(drawn.image, synth.render_image(MOLECULES[7], SEED, index, fraction))
+        drawn = render.render_annotated(MOLECULES[7], SEED, index, fraction)
+        assert np.array_equal(drawn.image, render.render_image(MOLECULES[7], SEED, index, fraction))
         assert drawn.graph is not None
 
 
@@ -235,7 +235,7 @@ def test_main_help_explains_the_options(capsys) -> None:
 
 def test_style_kind_follows_the_fraction_and_nests() -> None:
     kinds = {
-        fraction: [synth.style_kind(SEED, index, fraction) for index in range(2000)]
+        fraction: [render.style_kind(SEED, index, fraction) for index in range(2000)]
         for fraction in (0.0, 0.3, 0.6, 1.0)
     }
     assert set(kinds[0.0]) == {"bms"} and set(kinds[1.0]) == {"patent"}
@@ -243,7 +243,7 @@ def test_style_kind_follows_the_fraction_and_nests() -> None:
     # The patent images of a smaller fraction stay patent images in a larger one.
     nested = zip(kinds[0.3], kinds[0.6], strict=True)
     assert all(larger == "patent" for smaller, larger in nested if smaller == "patent")
-    assert kinds[0.3] == [synth.style_kind(SEED, index, 0.3) for index in range(2000)]
+    assert kinds[0.3] == [render.style_kind(SEED, index, 0.3) for index in range(2000)]
 
 
 def test_patent_fraction_mixes_both_styles_deterministically(
@@ -257,7 +257,7 @@ def test_patent_fraction_mixes_both_styles_deterministically(
         )
     mixed = file_tree(runs[0])
     assert mixed == file_tree(runs[1])
-    kinds = [synth.style_kind(SEED, index, 0.5) for index in range(n)]
+    kinds = [render.style_kind(SEED, index, 0.5) for index in range(n)]
     assert set(kinds) == {"bms", "patent"}
     # Same plan as the BMS-only reference; only the patent images are drawn differently.
     plain = file_tree(reference)

@@ -21,7 +21,7 @@ import numpy as np
 from inchi_lightning import chem
 from inchi_lightning.prep.tasks import Mapper, chunks, in_order
 
-# Independent random streams derived from the seed (synth.py's drawing streams are 2 and up).
+# Independent random streams derived from the seed (render.py's drawing streams are 2 and up).
 _ORDER_STREAM = 0
 _BRICS_STREAM = 1
 
