@@ -116,6 +116,10 @@ GROUP_SMILES: dict[str, str] = {
     "OPh": "*Oc1ccccc1",
     "NHCbz": "*NC(=O)OCc1ccccc1",
     "Cbz": "*C(=O)OCc1ccccc1",
+    # Linkers: a second "*" marks the atom the label's second bond goes to.
+    "CH2CH2": "*CC*",
+    "(CH2)3": "*CCC*",
+    "(CH2)4": "*CCCC*",
 }
 assert set(GROUP_SMILES) == set(GROUP_LABELS), "every group label needs its SMILES"
 
@@ -338,12 +342,14 @@ def _confidence(graph: MolGraph) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class _Group:
-    """A group's atoms after its attachment point: symbols, charges, 2D points, bonds."""
+    """A group's atoms after its attachment point: symbols, charges, 2D points, bonds; and for
+    a linker (a chain between two bonds) the atom its second bond goes to."""
 
     symbols: tuple[str, ...]
     charges: tuple[int, ...]
     points: np.ndarray  # (atoms, 2), the attachment point at the origin, the group along +x
     bonds: tuple[tuple[int, int, str], ...]
+    tail: int | None = None
 
 
 @functools.cache
@@ -352,27 +358,32 @@ def _group(label: str) -> _Group:
     Chem.Kekulize(mol, clearAromaticFlags=True)
     rdDepictor.Compute2DCoords(mol)
     coords = mol.GetConformer().GetPositions()[:, :2]  # (atoms, 2), atom 0 is the "*"
+    dummies = [atom.GetIdx() for atom in mol.GetAtoms() if atom.GetAtomicNum() == 0]
     first = next(iter(mol.GetAtomWithIdx(0).GetNeighbors())).GetIdx()
     direction = coords[first] - coords[0]
     length = float(np.hypot(*direction))
     cos, sin = direction / length
     rotation = np.array([[cos, sin], [-sin, cos]])  # turns ``direction`` onto +x
     points = (coords - coords[first]) @ rotation.T / length  # in bond lengths
-    order = [first] + [i for i in range(1, mol.GetNumAtoms()) if i != first]
+    order = [first] + [i for i in range(mol.GetNumAtoms()) if i != first and i not in dummies]
     position = {old: new for new, old in enumerate(order)}
     kinds = {Chem.BondType.SINGLE: "single", Chem.BondType.DOUBLE: "double"}
     kinds[Chem.BondType.TRIPLE] = "triple"
     bonds = tuple(
         (position[b.GetBeginAtomIdx()], position[b.GetEndAtomIdx()], kinds[b.GetBondType()])
         for b in mol.GetBonds()
-        if 0 not in (b.GetBeginAtomIdx(), b.GetEndAtomIdx())
+        if not {b.GetBeginAtomIdx(), b.GetEndAtomIdx()} & set(dummies)
     )
+    tail = None
+    if len(dummies) == 2:
+        tail = position[next(iter(mol.GetAtomWithIdx(dummies[1]).GetNeighbors())).GetIdx()]
     atoms = [mol.GetAtomWithIdx(i) for i in order]
     return _Group(
         symbols=tuple(atom.GetSymbol() for atom in atoms),
         charges=tuple(atom.GetFormalCharge() for atom in atoms),
         points=points[order],
         bonds=bonds,
+        tail=tail,
     )
 
 
@@ -381,7 +392,9 @@ def expand_groups(graph: MolGraph) -> tuple[MolGraph, frozenset[frozenset[int]]]
 
     The group's first atom takes the label's place and bonds; the rest are laid out away from
     the label's first neighbour, one drawn bond length apart (the median bond of the graph).
-    The bonds inside groups are returned apart: repairs leave them alone.
+    A linker's (``CH2CH2``) second bond moves to its last atom, and its atoms are laid out
+    towards that bond's far atom, so that a stereocentre there sees the chain where the label
+    was. The bonds inside groups are returned apart: repairs leave them alone.
     """
     atoms = list(graph.atoms)
     bonds = list(graph.bonds)
@@ -391,7 +404,13 @@ def expand_groups(graph: MolGraph) -> tuple[MolGraph, frozenset[frozenset[int]]]
         if atom.symbol not in GROUP_SMILES:
             continue
         group = _group(atom.symbol)
-        points = _placed(group.points, graph, index, bond_length)
+        own = [position for position, bond in enumerate(graph.bonds) if index in bond.pair]
+        linked = group.tail is not None and len(own) >= 2
+        if linked:
+            far = sum(graph.bonds[own[1]].pair - {index})  # the second bond's other atom
+            points = _towards(graph.points[index], graph.points[far], len(group.symbols))
+        else:
+            points = _placed(group.points, graph, index, bond_length)
         atoms[index] = GraphAtom(atom.x, atom.y, group.symbols[0], group.charges[0], atom.score)
         number = {0: index}
         for member in range(1, len(group.symbols)):
@@ -401,7 +420,19 @@ def expand_groups(graph: MolGraph) -> tuple[MolGraph, frozenset[frozenset[int]]]
         for begin, end, kind in group.bonds:
             bonds.append(GraphBond(number[begin], number[end], kind, atom.score))
             fixed.add(bonds[-1].pair)
+        if linked:
+            second = bonds[own[1]]
+            ends = [
+                number[group.tail] if end == index else end for end in (second.begin, second.end)
+            ]
+            bonds[own[1]] = dataclasses.replace(second, begin=ends[0], end=ends[1])
     return MolGraph(tuple(atoms), tuple(bonds)), frozenset(fixed)
+
+
+def _towards(here: np.ndarray, there: np.ndarray, count: int) -> np.ndarray:
+    """``count`` points from ``here`` part of the way to ``there``, evenly spaced."""
+    steps = np.arange(count)[:, None] / (2.0 * count)  # up to half way: clear of ``there``
+    return here + steps * (there - here)
 
 
 def _median_bond_length(graph: MolGraph) -> float:

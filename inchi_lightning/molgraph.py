@@ -68,6 +68,8 @@ GROUP_LABELS: tuple[str, ...] = (
     *("NMe2", "NEt2", "N(CH3)2", "N(C2H5)2", "NHCH3", "CH2OH", "CONH2", "SO2NH2", "SO2CH3"),
     *("SO2Me", "COCH3", "SCH3", "OCHF2", "C2H5", "NHBoc", "Bn", "OBn", "OPh"),
     *("NHCbz", "Cbz"),
+    # chains condensed between two bonds (abbreviations.py's linkers)
+    *("CH2CH2", "(CH2)3", "(CH2)4"),
 )
 
 ATOM_SYMBOLS: tuple[str, ...] = (UNKNOWN_SYMBOL, *ELEMENTS, *GROUP_LABELS)

@@ -347,3 +347,17 @@ def test_ring_positions_are_numbered_when_asked_and_never_read_as_atoms() -> Non
     first = sorted(int(n) for n in numbers if not n.endswith("'"))
     assert first == list(range(1, len(first) + 1)) and len(first) in (5, 6)
     assert any(n.endswith("'") for n in numbers)  # the second ring's, primed
+
+
+def test_chains_between_two_bonds_are_written_as_one_label_and_read_back() -> None:
+    cases = {  # SMILES, abbreviation set: the linker label drawn
+        ("Oc1ccc(O)c(CCC(C)(C)C)c1", "formula"): "CH2CH2",
+        ("CN1CCOCC1CCCCc1ccccc1O", "short"): "(CH2)4",
+        ("C[C@H](CCc1ccccc1)N", "spelled"): "CH2CH2",  # a stereocentre at one end
+    }
+    for (smiles, abbreviation_set), label in cases.items():
+        style = styles.DrawStyle(abbreviate=True, abbreviation_set=abbreviation_set, font_size=14)
+        drawn = drawing.draw_with_graph(_mol(smiles), style)
+        (linker,) = [i for i, atom in enumerate(drawn.graph.atoms) if atom.symbol == label]
+        assert sum(linker in bond.pair for bond in drawn.graph.bonds) == 2
+        assert molecule_from_graph(drawn.graph).inchi == chem.inchi_from_smiles(smiles)

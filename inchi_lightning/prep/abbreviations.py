@@ -92,6 +92,17 @@ _PATENT_ABBREVIATIONS = {
 }
 PATENT_ABBREVIATION_SETS: tuple[str, ...] = tuple(_PATENT_ABBREVIATIONS)
 ABBREVIATION_SETS: tuple[str, ...] = ("rdkit", *PATENT_ABBREVIATION_SETS)
+# Chains patents condense into one label between two bonds (uspto-300: -CH2CH2-, (CH2)10),
+# RDKit's linker format (two attachment points); after each set's groups, longest first.
+_CH2_RUNS = """
+    (CH2)4 *[CH2][CH2][CH2][CH2]* (CH<sub>2</sub>)<sub>4</sub> (CH<sub>2</sub>)<sub>4</sub>
+    (CH2)3 *[CH2][CH2][CH2]* (CH<sub>2</sub>)<sub>3</sub> (CH<sub>2</sub>)<sub>3</sub>
+"""
+_CH2CH2 = """
+    CH2CH2 *[CH2][CH2]* CH<sub>2</sub>CH<sub>2</sub> CH<sub>2</sub>CH<sub>2</sub>
+"""
+_PATENT_LINKERS = {"formula": _CH2CH2, "short": _CH2_RUNS, "spelled": _CH2_RUNS + _CH2CH2}
+
 # The largest part of a molecule one text group may stand for: a drawing that is mostly text
 # says little about the skeleton.
 _MAX_ABBREVIATION_COVERAGE = 0.4
@@ -103,8 +114,13 @@ def _abbreviations(name: str) -> tuple:
         return tuple(rdAbbreviations.GetDefaultAbbreviations())
     if name not in _PATENT_ABBREVIATIONS:
         raise ValueError(f"unknown abbreviation set {name!r}; choose from {ABBREVIATION_SETS}")
-    text = "\n".join(line.strip() for line in _PATENT_ABBREVIATIONS[name].strip().splitlines())
-    return tuple(rdAbbreviations.ParseAbbreviations(text))
+    groups = rdAbbreviations.ParseAbbreviations(_lines(_PATENT_ABBREVIATIONS[name]))
+    linkers = rdAbbreviations.ParseLinkers(_lines(_PATENT_LINKERS.get(name, "")))
+    return (*groups, *linkers)
+
+
+def _lines(table: str) -> str:
+    return "\n".join(line.strip() for line in table.strip().splitlines())
 
 
 def condense(mol: Chem.Mol, abbreviation_set: str = "rdkit") -> Chem.Mol:
