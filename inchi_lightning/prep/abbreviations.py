@@ -90,6 +90,14 @@ _PATENT_ABBREVIATIONS = {
         Ph *c1ccccc1 C<sub>6</sub>H<sub>5</sub> C<sub>6</sub>H<sub>5</sub>
     """,  # noqa: E501 (as above)
 }
+# Names and formulae mixed, as many patents write them: COOEt and COOMe beside OMe and NEt2
+# (uspto-300's US07314889-C00081), each read as the class of the "short" spelling.
+_PATENT_ABBREVIATIONS["mixed"] = (
+    _PATENT_ABBREVIATIONS["short"]
+    .replace("CO<sub>2</sub>Me MeO<sub>2</sub>C", "COOMe MeOOC")
+    .replace("CO<sub>2</sub>Et EtO<sub>2</sub>C", "COOEt EtOOC")
+    .replace("CO2H *C(=O)[OH] CO<sub>2</sub>H HO<sub>2</sub>C", "COOH *C(=O)[OH] COOH HOOC")
+)
 PATENT_ABBREVIATION_SETS: tuple[str, ...] = tuple(_PATENT_ABBREVIATIONS)
 ABBREVIATION_SETS: tuple[str, ...] = ("rdkit", *PATENT_ABBREVIATION_SETS)
 # Chains patents condense into one label between two bonds (uspto-300: -CH2CH2-, (CH2)10),
@@ -101,7 +109,12 @@ _CH2_RUNS = """
 _CH2CH2 = """
     CH2CH2 *[CH2][CH2]* CH<sub>2</sub>CH<sub>2</sub> CH<sub>2</sub>CH<sub>2</sub>
 """
-_PATENT_LINKERS = {"formula": _CH2CH2, "short": _CH2_RUNS, "spelled": _CH2_RUNS + _CH2CH2}
+_PATENT_LINKERS = {
+    "formula": _CH2CH2,
+    "short": _CH2_RUNS,
+    "spelled": _CH2_RUNS + _CH2CH2,
+    "mixed": _CH2_RUNS,
+}
 
 # The largest part of a molecule one text group may stand for: a drawing that is mostly text
 # says little about the skeleton.
