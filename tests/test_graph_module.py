@@ -21,7 +21,7 @@ from inchi_lightning.training.graph_data import (
     collate_graphs,
     keypoint_augmentation,
 )
-from inchi_lightning.training.graph_module import GraphReader, matched_counts
+from inchi_lightning.training.graph_module import GraphReader
 from tests.ink import darkest_near
 
 SIZE = 128
@@ -53,27 +53,6 @@ def annotated_shards(tmp_path_factory):
         num_cpus=1,
     )
     return root / "shards"
-
-
-def ethanol(dx: float = 0.0) -> MolGraph:
-    atoms = [GraphAtom(10 + dx, 10, "C"), GraphAtom(30 + dx, 10, "C"), GraphAtom(40 + dx, 27, "O")]
-    return MolGraph(atoms, [GraphBond(0, 1, "single"), GraphBond(1, 2, "single")])
-
-
-def test_matching_counts_atoms_and_bonds_by_position_class_and_kind():
-    truth = ethanol()
-    assert matched_counts(ethanol(dx=2.0), truth) == {
-        "atom_tp": 3, "atom_pred": 3, "atom_true": 3,
-        "bond_tp": 2, "bond_pred": 2, "bond_true": 2,
-    }  # fmt: skip
-    far = matched_counts(ethanol(dx=15.0), truth)  # beyond half a bond: nothing matches
-    assert (far["atom_tp"], far["bond_tp"]) == (0, 0)
-    wrong = MolGraph(
-        [GraphAtom(10, 10, "C"), GraphAtom(30, 10, "C"), GraphAtom(40, 27, "N")],
-        [GraphBond(0, 1, "double"), GraphBond(1, 2, "single")],
-    )
-    counts = matched_counts(wrong, truth)
-    assert (counts["atom_tp"], counts["bond_tp"]) == (2, 1)
 
 
 def test_unannotated_samples_are_left_out_and_a_set_without_any_refused(tmp_path):

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 
 from inchi_lightning.graph_chem import GraphReading, molecule_from_graph
 from inchi_lightning.imaging import CleanParams
@@ -37,10 +36,10 @@ from inchi_lightning.shipped import SHIPPED_KEYWORD, require_shipped_model
 from inchi_lightning.training.appended_classes import grow_appended_classes
 from inchi_lightning.training.checkpoints import check_checkpoint, plain_hyperparameters
 from inchi_lightning.training.graph_data import GraphDataset, median_bond_length
+from inchi_lightning.training.graph_matching import matched_counts
 from inchi_lightning.training.metrics import ExactMatch, LevenshteinDistance
 from inchi_lightning.training.module import TrainingRate, as_dataclass, ink, stepped
 
-MATCH_RADIUS = 0.5  # a predicted atom matches a true one within this share of a bond length
 # Where ``read_molecules`` may look, as shares of the trained side: 32 px apart at 192.
 READING_SCALES = (5 / 6, 7 / 6, 4 / 3, 3 / 2, 5 / 3, 11 / 6, 2.0)
 SCALE_VOTERS = 3  # the sides an image file is read at, around the one its bonds ask for
@@ -81,43 +80,6 @@ def graph_of(decoded: DecodedGraph) -> MolGraph:
         )
     ]
     return MolGraph(graph_atoms, [b for b in graph_bonds if b is not None])
-
-
-def matched_counts(predicted: MolGraph, truth: MolGraph) -> dict[str, int]:
-    """True positives and totals of atoms and bonds, predicted atoms assigned to true ones by
-    position (Hungarian, within ``MATCH_RADIUS`` bond lengths); a matched atom of the wrong
-    class, or a bond of the wrong kind, is no true positive."""
-    counts = {"atom_tp": 0, "atom_pred": len(predicted.atoms), "atom_true": len(truth.atoms)}
-    counts |= {"bond_tp": 0, "bond_pred": len(predicted.bonds), "bond_true": len(truth.bonds)}
-    if not predicted.atoms or not truth.atoms:
-        return counts
-    p, t = torch.as_tensor(predicted.points), torch.as_tensor(truth.points)
-    distance = torch.cdist(p, t)
-    rows, cols = linear_sum_assignment(distance.numpy())
-    radius = MATCH_RADIUS * truth.bond_length
-    match = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if distance[r, c] <= radius}
-    counts["atom_tp"] = sum(
-        predicted.atoms[r].symbol == truth.atoms[c].symbol
-        and predicted.atoms[r].charge == truth.atoms[c].charge
-        for r, c in match.items()
-    )
-    true_bonds = {_bond_key(b.begin, b.end, b.kind) for b in truth.bonds}
-    counts["bond_tp"] = sum(
-        b.begin in match
-        and b.end in match
-        and _bond_key(match[b.begin], match[b.end], b.kind) in true_bonds
-        for b in predicted.bonds
-    )
-    return counts
-
-
-def _bond_key(begin: int, end: int, kind: str) -> tuple:
-    # Wedges and hashes have a direction; every other kind reads the same both ways.
-    return (
-        (begin, end, kind)
-        if kind in ("wedge", "hash")
-        else (min(begin, end), max(begin, end), kind)
-    )
 
 
 class GraphReader(TrainingRate):
