@@ -41,7 +41,7 @@ class StereoMarks:
 
     def lines_of(self, drawn: Chem.Mol) -> Chem.Mol:
         """``drawn`` with the marked bonds plain, so that RDKit lays out labels and lines as
-        for the wedges; ``hide`` then has it draw those bonds white. Only the lines are drawn
+        for the wedges; ``draw_lines`` then has it draw those bonds white. Only the lines are drawn
         from this copy; the molecule recorded is ``drawn`` itself."""
         if not self.marks:
             return drawn
