@@ -407,7 +407,7 @@ def expand_groups(graph: MolGraph) -> tuple[MolGraph, frozenset[frozenset[int]]]
         own = [position for position, bond in enumerate(graph.bonds) if index in bond.pair]
         linked = group.tail is not None and len(own) >= 2
         if linked:
-            far = sum(graph.bonds[own[1]].pair - {index})  # the second bond's other atom
+            (far,) = graph.bonds[own[1]].pair - {index}  # the second bond's other atom
             points = _towards(graph.points[index], graph.points[far], len(group.symbols))
         else:
             points = _placed(group.points, graph, index, bond_length)
