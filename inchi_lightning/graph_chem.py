@@ -257,6 +257,14 @@ def _graph_bond(bond: Chem.Bond) -> GraphBond:
     return GraphBond(begin, end, _bond_kind(bond))
 
 
+# The kind a single bond's direction draws it as (RDKit's wedge, hash and wavy marks).
+BOND_MARKS: dict[Chem.BondDir, str] = {
+    Chem.BondDir.BEGINWEDGE: "wedge",
+    Chem.BondDir.BEGINDASH: "hash",
+    Chem.BondDir.UNKNOWN: "wavy",
+}
+
+
 def _bond_kind(bond: Chem.Bond) -> str:
     """What RDKit draws for ``bond``; bond types it draws otherwise (dative, ...) read single."""
     kind = {
@@ -270,12 +278,7 @@ def _bond_kind(bond: Chem.Bond) -> str:
     ):
         return "crossed"
     if kind == "single":
-        marks = {
-            Chem.BondDir.BEGINWEDGE: "wedge",
-            Chem.BondDir.BEGINDASH: "hash",
-            Chem.BondDir.UNKNOWN: "wavy",
-        }
-        return marks.get(direction, "single")
+        return BOND_MARKS.get(direction, "single")
     return kind
 
 

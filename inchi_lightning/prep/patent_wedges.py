@@ -20,7 +20,9 @@ from rdkit import Chem
 from rdkit.Chem.Draw import rdMolDraw2D
 from rdkit.Geometry import Point2D
 
-_MARKS = {Chem.BondDir.BEGINWEDGE: "wedge", Chem.BondDir.BEGINDASH: "hash"}
+from inchi_lightning.graph_chem import BOND_MARKS
+
+_REDRAWN = ("wedge", "hash")  # the marks drawn here; wavy bonds stay RDKit's
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +75,7 @@ def stereo_marks(drawn: Chem.Mol) -> StereoMarks:
         tuple(
             StereoMark(bond.GetIdx(), bond.GetBeginAtomIdx(), bond.GetEndAtomIdx(), kind)
             for bond in drawn.GetBonds()
-            if (kind := _MARKS.get(bond.GetBondDir())) is not None
+            if (kind := BOND_MARKS.get(bond.GetBondDir())) in _REDRAWN
         )
     )
 

@@ -23,6 +23,7 @@ from inchi_lightning.shards import (
     VOCAB_FILE,
     ShardSet,
     finished_shards,
+    read_manifest,
     read_shard_spec,
     shard_name,
 )
@@ -59,7 +60,7 @@ def union_shards(out: str | os.PathLike, sources: Sequence[tuple[str | os.PathLi
     for split in ("val", "test"):
         if (first / split).is_dir():
             (out / split).symlink_to(first / split, target_is_directory=True)
-    manifest = json.loads((first / MANIFEST_FILE).read_text())
+    manifest = read_manifest(first)
     manifest["splits"]["train"] = len(ShardSet(out / "train"))
     manifest["union"] = parts
     held_out = [name for name in manifest.get("shards", []) if not name.startswith("train/")]
