@@ -67,6 +67,8 @@ def _depict(mol: Chem.Mol, style: DrawStyle) -> Chem.Mol:
             mol = condense(mol, style.abbreviation_set)
         else:
             mol = Chem.Mol(mol)
+        # RDKit 2026.09 returns condensed molecules with their valences not yet computed.
+        mol.UpdatePropertyCache(strict=False)
         drawn_hydrogens = _carbons_with_a_drawn_hydrogen(mol) if style.explicit_hydrogens else ()
         if drawn_hydrogens:  # (an empty onlyOnAtoms would add every hydrogen)
             mol = Chem.AddHs(mol, onlyOnAtoms=drawn_hydrogens)
