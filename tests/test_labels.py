@@ -11,8 +11,10 @@ from inchi_lightning.prep.labels import (
     check_labels,
     check_vocabulary,
     find_layout,
+    held_out_molecules,
     read_rows,
     split_of,
+    without_held_out,
 )
 from inchi_lightning.prep.tasks import task_runner
 from inchi_lightning.tokenizer import InChITokenizer
@@ -20,6 +22,8 @@ from inchi_lightning.tokenizer import InChITokenizer
 GOOD = "InChI=1S/C2H6O/c1-2-3/h3H,2H2,1H3"
 CHLORIDE = "InChI=1S/CH3Cl/c1-2/h1H3"
 UNPARSABLE = GOOD + "/zz"
+ALANINE = "InChI=1S/C3H7NO2/c1-2(4)3(5)6/h2H,4H2,1H3,(H,5,6)"
+L_ALANINE = ALANINE + "/t2-/m0/s1"  # the same molecule with its stereocentre
 
 
 def test_bms_and_flat_layouts_and_neither(tmp_path):
@@ -96,3 +100,19 @@ def test_split_is_stable_and_follows_the_fractions():
         "test",
         "train",
     )
+
+
+def test_molecules_held_out_elsewhere_are_rejected_whatever_their_stereo():
+    rows = [Row(0, "a", GOOD), Row(1, "b", L_ALANINE), Row(2, "c", CHLORIDE)]
+    accepted, rejects = without_held_out(rows, {ALANINE, CHLORIDE})
+    assert accepted == [Row(0, "a", GOOD)]
+    assert rejects == [
+        (1, "b", "molecule held out for validation elsewhere"),
+        (2, "c", "molecule held out for validation elsewhere"),
+    ]
+    assert without_held_out(rows, set()) == (rows, [])
+
+
+def test_a_directory_without_held_out_splits_is_an_input_error(tmp_path):
+    with pytest.raises(InputError, match="no val or test split"):
+        held_out_molecules([tmp_path])

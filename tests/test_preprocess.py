@@ -320,6 +320,29 @@ def test_command_line_prints_a_summary(ray_session, flat_raw, tmp_path, capsys):
     assert lines[2] == f"shards: {out}"
 
 
+def test_molecules_of_another_sets_val_split_are_held_out(processed, damaged_raw, tmp_path):
+    shards = processed[0]
+    train, val = ShardSet(shards / "train"), ShardSet(shards / "val")
+    root = tmp_path / "flat"
+    (root / "images").mkdir(parents=True)
+    rows = [(train.image_ids[0], train.inchis[0]), (val.image_ids[0], val.inchis[0])]
+    for image_id, _ in rows:
+        shutil.copy(bms_path(damaged_raw, image_id), root / "images" / f"{image_id}.png")
+    with (root / "labels.csv").open("w", newline="") as handle:
+        csv.writer(handle).writerows([("image_id", "InChI"), *rows])
+    out = tmp_path / "shards"
+    args = ["--input", str(root), "--output", str(out), "--processes", "--held-out", str(shards)]
+    assert main([*args, *CLI_SETTINGS, "--val-fraction", "0"]) == 0
+    assert ShardSet(out / "train").image_ids == [train.image_ids[0]]
+    assert read_reject_rows(out) == [
+        {
+            "row": "1",
+            "image_id": val.image_ids[0],
+            "reason": "molecule held out for validation elsewhere",
+        }
+    ]
+
+
 def test_keep_portrait_keeps_drawings_upright():
     args = ["--input", "raw", "--output", "shards"]
     assert clean_params_of(build_parser().parse_args(args)).turn_portrait

@@ -10,6 +10,7 @@ from inchi_lightning.cli.errors import user_error
 from inchi_lightning.imaging import CleanParams
 from inchi_lightning.prep.labels import (
     InputError,
+    held_out_molecules,
 )
 from inchi_lightning.prep.preprocess import preprocess
 
@@ -65,6 +66,14 @@ def build_parser() -> argparse.ArgumentParser:
         "rows with other tokens are rejected",
     )
     parser.add_argument(
+        "--held-out",
+        action="append",
+        default=[],
+        metavar="SHARDS",
+        help="reject molecules, stereo aside, that are in this shard directory's val or test "
+        "split (so that a second training set holds none of them); may be given again",
+    )
+    parser.add_argument(
         "--address", help="join a running Ray cluster ('auto' or host:port) instead of a local Ray"
     )
     parser.add_argument(
@@ -87,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
+        held_out = held_out_molecules(args.held_out)
         manifest = preprocess(
             args.input,
             args.output,
@@ -98,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             address=args.address,
             num_cpus=args.num_cpus,
             processes=args.processes,
+            held_out=held_out,
         )
     except InputError as error:
         return user_error(error)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from inchi_lightning.chem import inchi_without_stereo
 from inchi_lightning.labels_file import LabelsFileError, Row, read_labels
 from inchi_lightning.prep.tasks import Tasks, run_bounded
-from inchi_lightning.shards import Reject
+from inchi_lightning.shards import Reject, ShardSet
 from inchi_lightning.tokenizer import PREFIX, InChITokenizer, tokenize
 
 log = logging.getLogger(__name__)
@@ -117,6 +118,32 @@ def check_labels(rows: Sequence[Row]) -> tuple[list[Row], list[Reject]]:
     return accepted, rejects
 
 
+def held_out_molecules(shard_dirs: Sequence[str | os.PathLike]) -> set[str]:
+    """The stereo-free InChIs of the val and test splits of other shard directories."""
+    held_out = set()
+    for shards in shard_dirs:
+        if not (Path(shards) / "val").is_dir() and not (Path(shards) / "test").is_dir():
+            raise InputError(f"{shards}: no val or test split to hold out")
+        for split in ("val", "test"):
+            held_out.update(map(inchi_without_stereo, ShardSet(Path(shards) / split).inchis))
+    return held_out
+
+
+def without_held_out(
+    rows: Sequence[Row], held_out: Collection[str]
+) -> tuple[list[Row], list[Reject]]:
+    """Rows whose molecule, stereo aside, is not in ``held_out`` (stereo-free InChIs), and
+    rejects for the others: a second training set must not show another set's held-out
+    molecules, not even as another stereoisomer."""
+    accepted, rejects = [], []
+    for row in rows:
+        if held_out and inchi_without_stereo(row.inchi) in held_out:
+            rejects.append((row.row, row.image_id, "molecule held out for validation elsewhere"))
+        else:
+            accepted.append(row)
+    return accepted, rejects
+
+
 def build_vocabulary(rows: Sequence[Row], split: Callable[[str], str]) -> InChITokenizer:
     """The vocabulary of the training split's labels (of every label when no row goes to
     training: a test set should rather reuse the training vocabulary, ``vocab_path``)."""
@@ -153,13 +180,17 @@ def accept_labels(
     split: Callable[[str], str],
     tasks: Tasks,
     progress: bool,
+    held_out: Collection[str] = (),
 ) -> tuple[list[Row], InChITokenizer, list[Reject]]:
-    """Every label check before any image work: ids and tokenizer on the driver, RDKit in
-    ``tasks``, then the vocabulary (``given``, or built from the training rows that passed).
+    """Every label check before any image work: ids, tokenizer and ``held_out`` molecules
+    (``without_held_out``) on the driver, RDKit in ``tasks``, then the vocabulary (``given``,
+    or built from the training rows that passed).
 
     Returns the accepted rows, the vocabulary and the rejects.
     """
     candidates, rejects = check_labels(rows)
+    candidates, elsewhere = without_held_out(candidates, held_out)
+    rejects += elsewhere
     parsed, unparsable = check_with_rdkit(candidates, tasks, progress)
     vocabulary = given or build_vocabulary(parsed, split)
     accepted, unknown = check_vocabulary(parsed, vocabulary)

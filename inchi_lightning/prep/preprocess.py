@@ -25,7 +25,7 @@ import os
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -234,6 +234,7 @@ def preprocess(
     num_cpus: int | None = None,
     progress: bool = True,
     processes: bool = False,
+    held_out: Collection[str] = (),
 ) -> dict:
     """Turn a labelled image set into a shard directory and return its manifest.
 
@@ -241,8 +242,10 @@ def preprocess(
     its reason. Shards already in ``output_dir`` from an interrupted run with the same input
     and settings are kept; the result is byte for byte that of an uninterrupted run.
     ``vocab.json`` is ``vocab_path``'s vocabulary (rows with other tokens are rejected) or the
-    one built from the training split. ``manifest.json`` is written last: its presence means
-    the directory is complete. One job per ``output_dir`` at a time.
+    one built from the training split. Rows whose molecule, stereo aside, is in ``held_out``
+    (stereo-free InChIs: ``labels.held_out_molecules``) are rejected. ``manifest.json`` is
+    written last: its presence means the directory is complete. One job per ``output_dir`` at
+    a time.
 
     Raises:
         InputError (a ValueError): no labels file or columns, bad settings, an output directory
@@ -256,7 +259,8 @@ def preprocess(
     given = load_vocabulary(vocab_path) if vocab_path else None
     split = functools.partial(split_of, val_fraction=val_fraction, test_fraction=test_fraction)
     with task_runner(address, num_cpus, processes) as runner:
-        accepted, vocabulary, rejects = accept_labels(rows, given, split, runner, progress)
+        checked = accept_labels(rows, given, split, runner, progress, held_out)
+        accepted, vocabulary, rejects = checked
         rejects += unnamed
         annotations = read_annotations(layout.labels.parent) if layout.nested else {}
         plan = plan_shards(accepted, split, shard_size, clean_params, annotations)
