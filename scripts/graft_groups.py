@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from inchi_lightning import chem
-from inchi_lightning.graph_chem import GROUP_SMILES
+from inchi_lightning.graph_groups import GROUP_SMILES
 
 # Groups the patent abbreviation sets write as text (drawing.py), by class name; rare in the
 # corpus first. Spellings of one group (NMe2 and N(CH3)2) are one entry: the style picks the text.
@@ -61,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.n <= 0:
         parser.error(f"--n must be positive, not {args.n}")
     made = grafted(args.n, args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("".join(f"{smiles} {group}\n" for smiles, group in made))
     print(f"wrote {len(made)} molecules to {args.out}")
     return 0

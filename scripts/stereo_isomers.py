@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.n <= 0:
         parser.error(f"--n must be positive, not {args.n}")
     made = stereoisomers(args.n, args.seed)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("".join(f"{smiles}\n" for smiles in made))
     print(f"wrote {len(made)} molecules to {args.out}")
     return 0
