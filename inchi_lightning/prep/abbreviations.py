@@ -2,7 +2,7 @@
 and ``condense``, which replaces the groups of a molecule by text atoms for drawing.
 
 ``"rdkit"`` is RDKit's default set; the patent sets are below, each label the class its text
-stands for (graph_chem.GROUP_SMILES), so one class reads every spelling of a group.
+stands for (graph_groups.GROUP_SMILES), so one class reads every spelling of a group.
 """
 
 from __future__ import annotations
