@@ -122,10 +122,11 @@ def held_out_molecules(shard_dirs: Sequence[str | os.PathLike]) -> set[str]:
     """The stereo-free InChIs of the val and test splits of other shard directories."""
     held_out = set()
     for shards in shard_dirs:
-        if not (Path(shards) / "val").is_dir() and not (Path(shards) / "test").is_dir():
+        splits = [Path(shards) / "val", Path(shards) / "test"]
+        if not any(split.is_dir() for split in splits):
             raise InputError(f"{shards}: no val or test split to hold out")
-        for split in ("val", "test"):
-            held_out.update(map(inchi_without_stereo, ShardSet(Path(shards) / split).inchis))
+        for split in splits:
+            held_out.update(map(inchi_without_stereo, ShardSet(split).inchis))
     return held_out
 
 

@@ -259,8 +259,9 @@ def preprocess(
     given = load_vocabulary(vocab_path) if vocab_path else None
     split = functools.partial(split_of, val_fraction=val_fraction, test_fraction=test_fraction)
     with task_runner(address, num_cpus, processes) as runner:
-        checked = accept_labels(rows, given, split, runner, progress, held_out)
-        accepted, vocabulary, rejects = checked
+        accepted, vocabulary, rejects = accept_labels(
+            rows, given, split, runner, progress, held_out
+        )
         rejects += unnamed
         annotations = read_annotations(layout.labels.parent) if layout.nested else {}
         plan = plan_shards(accepted, split, shard_size, clean_params, annotations)
