@@ -285,3 +285,25 @@ def test_main_checks_and_explains_the_patent_fraction(tmp_path: Path, capsys) ->
     assert capsys.readouterr().err.startswith("error: --patent-fraction must be between 0 and 1")
     assert synth_command.main(["--help"]) == 0
     assert "--patent-fraction" in capsys.readouterr().out
+
+
+def test_a_patent_set_warns_when_the_patent_fonts_are_missing(
+    smiles_file: Path, tmp_path: Path, monkeypatch, caplog
+) -> None:
+    from inchi_lightning.prep import styles
+
+    monkeypatch.setattr(styles, "_SYSTEM_FONT_DIRS", (tmp_path / "no-fonts",))
+    styles.font_path.cache_clear()
+    try:
+        assert styles.missing_fonts("bms") == []  # RDKit ships the scans' fonts
+        assert "NimbusRoman-Regular.otf" in styles.missing_fonts("patent")
+        with caplog.at_level("WARNING", logger=synth.logger.name):
+            synth.synthesise(tmp_path / "bms", 2, seed=SEED, smiles_file=smiles_file, num_workers=0)
+            assert "NimbusRoman" not in caplog.text  # no patent drawing, nothing to say
+            synth.synthesise(
+                tmp_path / "patent", 2, seed=SEED, smiles_file=smiles_file, num_workers=0,
+                patent_fraction=1.0,
+            )  # fmt: skip
+        assert "NimbusRoman-Regular.otf" in caplog.text and "fonts-urw-base35" in caplog.text
+    finally:
+        styles.font_path.cache_clear()

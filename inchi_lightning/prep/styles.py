@@ -153,6 +153,16 @@ def _random_patent_style(rng: np.random.Generator) -> DrawStyle:
     )
 
 
+# Where the fonts that RDKit does not ship come from, for the warning when they are missing.
+FONT_PACKAGE = "fonts-urw-base35 (Debian), fonts-dejavu-core"
+
+
+def missing_fonts(kind: StyleKind) -> list[str]:
+    """The fonts of ``kind``'s styles that are on neither RDKit's nor the system's font path."""
+    names = FONTS if kind == "bms" else PATENT_FONTS
+    return sorted({name for name in names if name is not None and font_path(name) is None})
+
+
 @functools.cache
 def font_path(name: str | None) -> Path | None:
     """The file of font ``name``: RDKit's fonts first, then the system's; None: built-in."""

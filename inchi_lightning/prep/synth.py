@@ -37,7 +37,7 @@ from tqdm import tqdm
 
 from inchi_lightning.files import temporaries, write_atomically
 from inchi_lightning.labels_file import read_pairs, write_pairs
-from inchi_lightning.prep import annotations, render
+from inchi_lightning.prep import annotations, render, styles
 from inchi_lightning.prep.molecules import (
     Molecules,
     add_brics_molecules,
@@ -266,6 +266,19 @@ def _not_yet_drawn(out_dir: Path, plan: list[PlannedImage]) -> list[PlannedImage
     ]
 
 
+def _warn_missing_fonts() -> None:
+    """Patent drawings are set in Times- and Arial-like fonts where the machine has them; a
+    set drawn without them reads real patents worse, so say so before hours of drawing."""
+    missing = styles.missing_fonts("patent")
+    if missing:
+        logger.warning(
+            "fonts %s are not on this machine: RDKit's built-in font draws in their place "
+            "(install %s)",
+            ", ".join(missing),
+            styles.FONT_PACKAGE,
+        )
+
+
 def _warn_invalid(smiles_file: Path | None, lines: list[int]) -> None:
     if not lines:
         return
@@ -340,6 +353,8 @@ def synthesise(
     _check_settings(out_dir, patent_fraction)
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"--out {out_dir} is a file, not a folder")
+    if patent_fraction > 0:
+        _warn_missing_fonts()
     candidates = load_candidates(smiles_file)
     workers = _worker_count(num_workers, n)
     with _executor(workers) as executor:

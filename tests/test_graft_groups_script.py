@@ -1,0 +1,32 @@
+"""scripts/graft_groups.py: the molecule lists the fine-tunes' grafted sets are drawn from."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from inchi_lightning import chem
+from inchi_lightning.graph_groups import GROUP_SMILES
+
+SCRIPT = Path(__file__).parent.parent / "scripts" / "graft_groups.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("graft_groups", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_max_atoms_grafts_onto_small_corpus_molecules_only() -> None:
+    graft_groups = _script()
+    made = graft_groups.grafted(12, seed=3, max_atoms=10)
+    assert len(made) == 12
+    assert len({chem.inchi_from_smiles(smiles) for smiles, _ in made}) == 12
+    for smiles, group in made:
+        group_atoms = chem.mol_from_smiles(GROUP_SMILES[group].replace("*", "[H]"))
+        # The corpus molecule (at most 10 heavy atoms) less the H the group replaced.
+        core = chem.mol_from_smiles(smiles).GetNumHeavyAtoms() - group_atoms.GetNumHeavyAtoms()
+        assert 0 < core <= 10, (smiles, group)
+    unlimited = graft_groups.grafted(12, seed=3)
+    assert max(chem.mol_from_smiles(s).GetNumHeavyAtoms() for s, _ in unlimited) > 10 + 7
