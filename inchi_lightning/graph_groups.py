@@ -85,6 +85,11 @@ GROUP_SMILES: dict[str, str] = {
     "OPh": "*Oc1ccccc1",
     "NHCbz": "*NC(=O)OCc1ccccc1",
     "Cbz": "*C(=O)OCc1ccccc1",
+    "PMB": "*Cc1ccc(OC)cc1",
+    "Trt": "*C(c1ccccc1)(c1ccccc1)c1ccccc1",
+    "TBS": "*[Si](C)(C)C(C)(C)C",
+    "OTBS": "*O[Si](C)(C)C(C)(C)C",
+    "Ts": "*S(=O)(=O)c1ccc(C)cc1",
     # Linkers: a second "*" marks the atom the label's second bond goes to.
     "CH2CH2": "*CC*",
     "(CH2)3": "*CCC*",

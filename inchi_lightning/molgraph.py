@@ -70,6 +70,8 @@ GROUP_LABELS: tuple[str, ...] = (
     *("NHCbz", "Cbz"),
     # chains condensed between two bonds (abbreviations.py's linkers)
     *("CH2CH2", "(CH2)3", "(CH2)4"),
+    # protecting groups patents write as text (uspto-300: PMBN, Trt), in every patent set
+    *("PMB", "Trt", "TBS", "OTBS", "Ts"),
 )
 
 ATOM_SYMBOLS: tuple[str, ...] = (UNKNOWN_SYMBOL, *ELEMENTS, *GROUP_LABELS)

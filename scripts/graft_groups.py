@@ -8,7 +8,8 @@ text groups patent drawings write grafted onto an aromatic carbon.
 Most of the groups the patent styles condense (N(CH3)2, NEt2, SO2NH2, CONH2, NHBoc, NHCbz, ...)
 are rare in the corpus, some drawn a handful of times in 10,000 drawings: the recogniser cannot
 learn a class it hardly sees. Each line is ``SMILES group``; the group is spread evenly over
-``GROUPS``, and whether it is drawn as text is still the drawing style's choice. A molecule
+``GROUPS`` (or ``--groups``: the protecting groups PMB,Trt,TBS,OTBS,Ts, which the corpus hardly
+holds), and whether it is drawn as text is still the drawing style's choice. A molecule
 without an aromatic CH is skipped; the list holds no molecule twice. ``--max-atoms`` keeps to
 the corpus's small molecules: patents draw a substituted benzene as large as a drug, with long
 bonds and large letters, and those were among uspto-300's misses (CF3 and CN read as methyls).
@@ -35,9 +36,12 @@ GROUPS = (
 )
 
 
-def grafted(n: int, seed: int, max_atoms: int | None = None) -> list[tuple[str, str]]:
-    """Up to ``n`` (SMILES, group) pairs of distinct molecules, the same for the same seed;
-    with ``max_atoms``, grafted onto corpus molecules of at most that many heavy atoms."""
+def grafted(
+    n: int, seed: int, max_atoms: int | None = None, groups: tuple[str, ...] = GROUPS
+) -> list[tuple[str, str]]:
+    """Up to ``n`` (SMILES, group) pairs of distinct molecules, the same for the same seed,
+    ``groups`` spread evenly over them; with ``max_atoms``, grafted onto corpus molecules of at
+    most that many heavy atoms."""
     rng = np.random.default_rng(seed)
     corpus = chem.default_smiles()
     if max_atoms is not None:
@@ -45,7 +49,7 @@ def grafted(n: int, seed: int, max_atoms: int | None = None) -> list[tuple[str, 
     seen, made = set(), []
     with tqdm(total=n, desc="grafting", unit="mol") as bar:
         for index in rng.permutation(len(corpus)):
-            group = GROUPS[len(made) % len(GROUPS)]
+            group = groups[len(made) % len(groups)]
             smiles = chem.graft(corpus[index], GROUP_SMILES[group], rng)
             inchi = None if smiles is None else chem.inchi_from_smiles(smiles)
             if inchi is None or inchi in seen:
@@ -71,10 +75,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-atoms", type=int, help="graft onto corpus molecules of at most this many heavy atoms"
     )
+    parser.add_argument(
+        "--groups",
+        type=lambda text: tuple(text.split(",")),
+        default=GROUPS,
+        help=f"comma-separated group labels to graft (default: {','.join(GROUPS)})",
+    )
     args = parser.parse_args(argv)
     if args.n <= 0:
         parser.error(f"--n must be positive, not {args.n}")
-    made = grafted(args.n, args.seed, args.max_atoms)
+    unknown = [group for group in args.groups if group not in GROUP_SMILES]
+    if unknown:
+        parser.error(f"--groups: no such group label {', '.join(unknown)}")
+    made = grafted(args.n, args.seed, args.max_atoms, args.groups)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("".join(f"{smiles} {group}\n" for smiles, group in made))
     print(f"wrote {len(made)} molecules to {args.out}")

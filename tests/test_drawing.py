@@ -161,6 +161,20 @@ def test_condense_writes_methoxy_and_carboxyl_groups_as_text(
         abbreviations.condense(mol, "none")
 
 
+@pytest.mark.parametrize("abbreviation_set", abbreviations.PATENT_ABBREVIATION_SETS)
+def test_patent_sets_write_protecting_groups_by_name_however_much_they_cover(
+    abbreviation_set: str,
+) -> None:
+    # Trityl is 19 of this molecule's 26 heavy atoms: over the coverage any other group may have.
+    trityl = _mol("O=C1CCN(C(c2ccccc2)(c2ccccc2)c2ccccc2)CC1")
+    assert _labels(abbreviations.condense(trityl, abbreviation_set)) == ["Trt"]
+    assert "Trt" not in _labels(abbreviations.condense(trityl, "rdkit"))
+    # The larger group wins where two share atoms: OTBS over TBS, PMB over the methoxy in it.
+    cases = {"CC(C)(C)[Si](C)(C)OCC1CCCCC1": ["OTBS"], "COc1ccc(CN2CCOC2=O)cc1": ["PMB"]}
+    for smiles, labels in cases.items():
+        assert _labels(abbreviations.condense(_mol(smiles), abbreviation_set)) == labels
+
+
 def test_patent_drawings_carry_text_groups_only_when_abbreviating() -> None:
     mol = _mol("COc1ccc(CC(=O)O)cc1")
     style = styles.random_style(np.random.default_rng(0), "patent")

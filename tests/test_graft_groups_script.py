@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import pytest
+
 from inchi_lightning import chem
 from inchi_lightning.graph_groups import GROUP_SMILES
 
@@ -30,3 +32,18 @@ def test_max_atoms_grafts_onto_small_corpus_molecules_only() -> None:
         assert 0 < core <= 10, (smiles, group)
     unlimited = graft_groups.grafted(12, seed=3)
     assert max(chem.mol_from_smiles(s).GetNumHeavyAtoms() for s, _ in unlimited) > 10 + 7
+
+
+def test_groups_chooses_what_is_grafted_and_refuses_an_unknown_label(
+    tmp_path: Path, capsys
+) -> None:
+    graft_groups = _script()
+    out = tmp_path / "grafted.smi"
+    assert graft_groups.main(["--out", str(out), "--n", "6", "--groups", "PMB,Trt"]) == 0
+    lines = [line.split() for line in out.read_text().splitlines()]
+    assert [group for _, group in lines] == ["PMB", "Trt"] * 3
+    trityl = chem.mol_from_smiles(GROUP_SMILES["Trt"].removeprefix("*"))
+    assert all(chem.mol_from_smiles(s).HasSubstructMatch(trityl) for s, g in lines if g == "Trt")
+    with pytest.raises(SystemExit):
+        graft_groups.main(["--out", str(out), "--n", "6", "--groups", "PMB,XYZ"])
+    assert "no such group label XYZ" in capsys.readouterr().err

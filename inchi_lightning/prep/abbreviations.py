@@ -90,6 +90,17 @@ _PATENT_ABBREVIATIONS = {
         Ph *c1ccccc1 C<sub>6</sub>H<sub>5</sub> C<sub>6</sub>H<sub>5</sub>
     """,  # noqa: E501 (as above)
 }
+# Protecting groups, written by their names in patents of any spelling (uspto-300: PMBN, Trt).
+# Every patent set condenses them first, in a pass of their own, so OTBS wins over TBS, PMB
+# over OMe, Ts over Ph. (Benzoyl stays
+# drawn out: uspto-300 draws it so.)
+_PROTECTING_GROUPS = """
+    OTBS *O[Si]([CH3])([CH3])C([CH3])([CH3])[CH3] OTBS TBSO
+    TBS *[Si]([CH3])([CH3])C([CH3])([CH3])[CH3] TBS TBS
+    PMB *[CH2]c1ccc(O[CH3])cc1 PMB PMB
+    Trt *C(c1ccccc1)(c1ccccc1)c1ccccc1 Trt Trt
+    Ts *S(=O)(=O)c1ccc([CH3])cc1 Ts Ts
+"""
 # Names and formulae mixed, as many patents write them: COOEt and COOMe beside OMe and NEt2
 # (uspto-300's US07314889-C00081), each read as the class of the "short" spelling.
 _PATENT_ABBREVIATIONS["mixed"] = (
@@ -117,19 +128,41 @@ _PATENT_LINKERS = {
 }
 
 # The largest part of a molecule one text group may stand for: a drawing that is mostly text
-# says little about the skeleton.
+# says little about the skeleton. A protecting group is the exception: patents write Trt (19
+# atoms) on molecules of any size, and the name is all the drawing says of it.
 _MAX_ABBREVIATION_COVERAGE = 0.4
+_MAX_PROTECTING_GROUP_COVERAGE = 0.75
 
 
 @functools.cache
 def _abbreviations(name: str) -> tuple:
+    """The groups and linkers set ``name`` condenses, protecting groups first (their own pass)."""
     if name == "rdkit":
         return tuple(rdAbbreviations.GetDefaultAbbreviations())
-    if name not in _PATENT_ABBREVIATIONS:
-        raise ValueError(f"unknown abbreviation set {name!r}; choose from {ABBREVIATION_SETS}")
+    return (*_protecting_groups(name), *_other_groups(name))
+
+
+@functools.cache
+def _protecting_groups(name: str) -> tuple:
+    _check_set(name)
+    if name == "rdkit":
+        return ()
+    return tuple(rdAbbreviations.ParseAbbreviations(_lines(_PROTECTING_GROUPS)))
+
+
+@functools.cache
+def _other_groups(name: str) -> tuple:
+    _check_set(name)
+    if name == "rdkit":
+        return tuple(rdAbbreviations.GetDefaultAbbreviations())
     groups = rdAbbreviations.ParseAbbreviations(_lines(_PATENT_ABBREVIATIONS[name]))
     linkers = rdAbbreviations.ParseLinkers(_lines(_PATENT_LINKERS.get(name, "")))
     return (*groups, *linkers)
+
+
+def _check_set(name: str) -> None:
+    if name not in ABBREVIATION_SETS:
+        raise ValueError(f"unknown abbreviation set {name!r}; choose from {ABBREVIATION_SETS}")
 
 
 def _lines(table: str) -> str:
@@ -142,8 +175,12 @@ def condense(mol: Chem.Mol, abbreviation_set: str = "rdkit") -> Chem.Mol:
     RDKit keeps the text in each such atom's ``atomLabel`` property; the copy is for drawing
     only, its chemistry is not the molecule's.
     """
-    abbreviations = list(_abbreviations(abbreviation_set))
+    protecting, other = _protecting_groups(abbreviation_set), _other_groups(abbreviation_set)
     with rdBase.BlockLogs():
+        if protecting:
+            mol = rdAbbreviations.CondenseMolAbbreviations(
+                mol, list(protecting), maxCoverage=_MAX_PROTECTING_GROUP_COVERAGE
+            )
         return rdAbbreviations.CondenseMolAbbreviations(
-            mol, abbreviations, maxCoverage=_MAX_ABBREVIATION_COVERAGE
+            mol, list(other), maxCoverage=_MAX_ABBREVIATION_COVERAGE
         )
