@@ -137,8 +137,6 @@ _MAX_PROTECTING_GROUP_COVERAGE = 0.75
 @functools.cache
 def _abbreviations(name: str) -> tuple:
     """The groups and linkers set ``name`` condenses, protecting groups first (their own pass)."""
-    if name == "rdkit":
-        return tuple(rdAbbreviations.GetDefaultAbbreviations())
     return (*_protecting_groups(name), *_other_groups(name))
 
 
