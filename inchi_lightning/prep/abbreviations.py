@@ -92,8 +92,7 @@ _PATENT_ABBREVIATIONS = {
 }
 # Protecting groups, written by their names in patents of any spelling (uspto-300: PMBN, Trt).
 # Every patent set condenses them first, in a pass of their own, so OTBS wins over TBS, PMB
-# over OMe, Ts over Ph. (Benzoyl stays
-# drawn out: uspto-300 draws it so.)
+# over OMe, Ts over Ph. (Benzoyl stays drawn out: uspto-300 draws it so.)
 _PROTECTING_GROUPS = """
     OTBS *O[Si]([CH3])([CH3])C([CH3])([CH3])[CH3] OTBS TBSO
     TBS *[Si]([CH3])([CH3])C([CH3])([CH3])[CH3] TBS TBS
@@ -134,33 +133,26 @@ _MAX_ABBREVIATION_COVERAGE = 0.4
 _MAX_PROTECTING_GROUP_COVERAGE = 0.75
 
 
-@functools.cache
 def _abbreviations(name: str) -> tuple:
-    """The groups and linkers set ``name`` condenses, protecting groups first (their own pass)."""
-    return (*_protecting_groups(name), *_other_groups(name))
+    """The groups and linkers set ``name`` condenses, in the order its passes take them."""
+    return tuple(group for groups, _ in _passes(name) for group in groups)
 
 
 @functools.cache
-def _protecting_groups(name: str) -> tuple:
-    _check_set(name)
+def _passes(name: str) -> tuple[tuple[tuple, float], ...]:
+    """How set ``name`` condenses: (groups and linkers, largest coverage) for each pass, in
+    order. A patent set writes its protecting groups first, in a pass of their own."""
     if name == "rdkit":
-        return ()
-    return tuple(rdAbbreviations.ParseAbbreviations(_lines(_PROTECTING_GROUPS)))
-
-
-@functools.cache
-def _other_groups(name: str) -> tuple:
-    _check_set(name)
-    if name == "rdkit":
-        return tuple(rdAbbreviations.GetDefaultAbbreviations())
+        return ((tuple(rdAbbreviations.GetDefaultAbbreviations()), _MAX_ABBREVIATION_COVERAGE),)
+    if name not in _PATENT_ABBREVIATIONS:
+        raise ValueError(f"unknown abbreviation set {name!r}; choose from {ABBREVIATION_SETS}")
+    protecting = rdAbbreviations.ParseAbbreviations(_lines(_PROTECTING_GROUPS))
     groups = rdAbbreviations.ParseAbbreviations(_lines(_PATENT_ABBREVIATIONS[name]))
     linkers = rdAbbreviations.ParseLinkers(_lines(_PATENT_LINKERS.get(name, "")))
-    return (*groups, *linkers)
-
-
-def _check_set(name: str) -> None:
-    if name not in ABBREVIATION_SETS:
-        raise ValueError(f"unknown abbreviation set {name!r}; choose from {ABBREVIATION_SETS}")
+    return (
+        (tuple(protecting), _MAX_PROTECTING_GROUP_COVERAGE),
+        ((*groups, *linkers), _MAX_ABBREVIATION_COVERAGE),
+    )
 
 
 def _lines(table: str) -> str:
@@ -173,12 +165,10 @@ def condense(mol: Chem.Mol, abbreviation_set: str = "rdkit") -> Chem.Mol:
     RDKit keeps the text in each such atom's ``atomLabel`` property; the copy is for drawing
     only, its chemistry is not the molecule's.
     """
-    protecting, other = _protecting_groups(abbreviation_set), _other_groups(abbreviation_set)
+    condensed = Chem.Mol(mol)
     with rdBase.BlockLogs():
-        if protecting:
-            mol = rdAbbreviations.CondenseMolAbbreviations(
-                mol, list(protecting), maxCoverage=_MAX_PROTECTING_GROUP_COVERAGE
+        for groups, coverage in _passes(abbreviation_set):
+            condensed = rdAbbreviations.CondenseMolAbbreviations(
+                condensed, list(groups), maxCoverage=coverage
             )
-        return rdAbbreviations.CondenseMolAbbreviations(
-            mol, list(other), maxCoverage=_MAX_ABBREVIATION_COVERAGE
-        )
+    return condensed
