@@ -35,7 +35,12 @@ from rdkit import Chem, rdBase
 from rdkit.Chem.Draw import rdMolDraw2D
 
 from inchi_lightning.graph_groups import GROUP_SMILES, expand_groups, median_bond_length
-from inchi_lightning.graph_repair import repair, without_orphans, without_stray_atoms
+from inchi_lightning.graph_repair import (
+    repair,
+    stereocentres_at_narrow_ends,
+    without_orphans,
+    without_stray_atoms,
+)
 from inchi_lightning.molgraph import (
     CHARGE_INDEX,
     CHARGES,
@@ -246,6 +251,7 @@ def molecule_from_graph(graph: MolGraph) -> GraphReading:
     repaired = repair(expanded, fixed, repairs)
     if repaired is not None:
         repaired = without_orphans(expanded, repaired, repairs)
+        repaired = stereocentres_at_narrow_ends(repaired, repairs)
     mol = None if repaired is None else _mol_from_graph(repaired)
     if mol is None:
         if repaired is not None:

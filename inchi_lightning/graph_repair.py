@@ -3,7 +3,8 @@ complaint RDKit's sanitization has, each the likeliest reading of what the drawi
 
 ``molecule_from_graph`` (graph_chem) calls these in order: ``without_stray_atoms`` on the graph
 as read, ``repair`` once group labels are written out, ``without_orphans`` on what the repairs
-left. Every change is noted in the caller's ``repairs`` list, which ``GraphReading`` reports.
+left, ``stereocentres_at_narrow_ends`` last. Every change is noted in the caller's ``repairs``
+list, which ``GraphReading`` reports.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ _BOND_TYPES: dict[str, Chem.BondType] = {
 }
 _ORDER = {Chem.BondType.SINGLE: 1.0, Chem.BondType.DOUBLE: 2.0, Chem.BondType.TRIPLE: 3.0}
 _BOND_ORDER = {kind: _ORDER.get(bond_type, 1.5) for kind, bond_type in _BOND_TYPES.items()}
+_STEREO_MARKS = ("wedge", "hash")
 _LOWER_ORDER = {"triple": "double", "double": "single", "crossed": "single", "aromatic": "single"}
 
 
@@ -72,6 +74,28 @@ def without_orphans(before: MolGraph, after: MolGraph, repairs: list[str]) -> Mo
     for index in sorted(orphans):
         repairs.append(f"dropped carbon atom {index} left unbonded")
     return _without_atoms(after, orphans)
+
+
+def stereocentres_at_narrow_ends(graph: MolGraph, repairs: list[str]) -> MolGraph:
+    """``graph`` with each wedge or hash turned round whose narrow end cannot be a stereocentre
+    (two bonds or fewer: a CH2, a terminal atom) and whose wide end can (three bonds or more,
+    no mark of its own starting there). A drawing marks a stereocentre at the narrow end, so
+    the end was misread: a hash drawn as dashes of one length (ISIS) has no narrow end to see.
+    """
+    degree = [0] * len(graph.atoms)
+    for bond in graph.bonds:
+        degree[bond.begin] += 1
+        degree[bond.end] += 1
+    marked = {bond.begin for bond in graph.bonds if bond.kind in _STEREO_MARKS}
+    bonds = list(graph.bonds)
+    for index, bond in enumerate(bonds):
+        turn = degree[bond.begin] <= 2 and degree[bond.end] >= 3 and bond.end not in marked
+        if bond.kind in _STEREO_MARKS and turn:
+            bonds[index] = dataclasses.replace(bond, begin=bond.end, end=bond.begin)
+            marked.add(bond.end)
+            turned = f"{bond.kind} {bond.begin}-{bond.end}"
+            repairs.append(f"turned {turned} to start at atom {bond.end}")
+    return MolGraph(graph.atoms, bonds) if bonds != list(graph.bonds) else graph
 
 
 def _without_atoms(graph: MolGraph, drop: set[int]) -> MolGraph:

@@ -57,6 +57,19 @@ def test_an_over_full_multiple_bond_loses_one_order() -> None:
     assert reading.repairs == ("made triple bond 0-1 at over-full atom 1 double",)
 
 
+def test_a_mark_read_narrow_at_a_ch2_is_turned_to_start_at_the_stereocentre() -> None:
+    # 2-butanol's centre (atom 1) with its hash read the wrong way round, narrow at the ethyl's
+    # CH2 (atom 2): the CH2 cannot be a stereocentre, so the hash starts at atom 1.
+    points = [(0, 0, "C"), (26, 15, "C"), (52, 0, "C"), (78, 15, "C"), (26, 45, "O")]
+    turned = chain(points, [(0, 1, "single"), (2, 1, "hash"), (2, 3, "single"), (1, 4, "single")])
+    drawn = chain(points, [(0, 1, "single"), (1, 2, "hash"), (2, 3, "single"), (1, 4, "single")])
+    reading = molecule_from_graph(turned)
+    assert reading.repairs == ("turned hash 2-1 to start at atom 1",)
+    assert reading.inchi == molecule_from_graph(drawn).inchi
+    assert "/t" in reading.inchi and "?" not in reading.inchi
+    assert molecule_from_graph(drawn).repairs == ()
+
+
 def test_unknown_atoms_give_up_or_go() -> None:
     unknown = chain([(0, 0, "*"), (30, 0, "*")], [(0, 1, "single")])
     reading = molecule_from_graph(unknown)

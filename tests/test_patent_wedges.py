@@ -89,6 +89,25 @@ def test_a_hash_is_drawn_as_its_number_of_dashes_and_nothing_between_them() -> N
         assert _runs(_ink_along(plain.image, start, wide)) > dashes  # RDKit's fan is denser
 
 
+def test_a_parallel_hash_has_dashes_of_one_length() -> None:
+    smiles = _one_centre("hash")
+    lengths = {}
+    for parallel in (False, True):
+        drawn = _drawn(smiles, patent_marks=True, hash_dashes=5, parallel_hashes=parallel)
+        (hashed,) = _marked(drawn, "hash")
+        narrow, wide = drawn.graph.points[hashed.begin], drawn.graph.points[hashed.end]
+        across = np.array([-(wide - narrow)[1], (wide - narrow)[0]])
+        across /= np.linalg.norm(across)
+        lengths[parallel] = [  # ink across the bond at the second and the last dash
+            _ink_along(drawn.image, centre - 20 * across, centre + 20 * across).sum()
+            for centre in (narrow + 0.4 * (wide - narrow), wide)
+        ]
+    tapered, parallel = lengths[False], lengths[True]
+    assert tapered[0] < 0.6 * tapered[1]  # the fan widens from the stereocentre
+    assert abs(parallel[0] - parallel[1]) <= 0.1 * parallel[1]  # no narrow end to see
+    assert parallel[1] < 0.75 * tapered[1]  # half the fan's wide end
+
+
 def test_a_wedge_is_as_wide_as_asked_at_its_wide_end() -> None:
     for width in (0.2, 0.4):
         drawn = _drawn(_one_centre("wedge"), patent_marks=True, mark_width=width)
@@ -128,4 +147,5 @@ def test_patent_styles_draw_patent_marks_in_some_drawings_only() -> None:
     assert 0 < sum(style.patent_marks for style in drawn_styles) < 100
     assert {style.hash_dashes for style in drawn_styles} <= set(range(5, 10))
     assert all(0.2 <= style.mark_width <= 0.4 for style in drawn_styles)
+    assert 0 < sum(style.parallel_hashes for style in drawn_styles) < 100
     assert not styles.random_style(rng, "bms").patent_marks

@@ -298,6 +298,7 @@ def _mark_shape(style: DrawStyle) -> MarkShape:
     return MarkShape(
         width=style.mark_width,
         dashes=style.hash_dashes,
+        parallel_hashes=style.parallel_hashes,
         line_width=style.bond_line_width,
         text_box=(0.6 * style.font_size, 0.6 * style.font_size),
         explicit_methyl=style.explicit_methyl,

@@ -97,6 +97,7 @@ class MarkShape:
 
     width: float = 0.3
     dashes: int = 7
+    parallel_hashes: bool = False  # a hash's dashes all as long as half its wide end
     line_width: float = 1.0  # px, the drawing's bond lines
     # Half the width and height (px) of the box round an atom's letter that a mark stops at.
     text_box: tuple[float, float] = (5.0, 6.0)
@@ -126,7 +127,7 @@ def draw_marks(
         if mark.kind == "wedge":
             _draw_wedge(drawer, narrow, wide, across, half, shape.line_width)
         else:
-            _draw_hash(drawer, narrow, wide, across, half, shape.dashes)
+            _draw_hash(drawer, narrow, wide, across, half, shape)
 
 
 def _ends(
@@ -153,10 +154,10 @@ def _draw_wedge(drawer, narrow, wide, across, half, line_width) -> None:
     drawer.DrawPolygon([Point2D(*map(float, corner)) for corner in corners], rawCoords=True)
 
 
-def _draw_hash(drawer, narrow, wide, across, half, dashes) -> None:
+def _draw_hash(drawer, narrow, wide, across, half, shape: MarkShape) -> None:
     # The first dash a little off the stereocentre, the last at the wide end, as ChemDraw does.
-    for fraction in np.linspace(1.0 / dashes, 1.0, dashes):
+    for fraction in np.linspace(1.0 / shape.dashes, 1.0, shape.dashes):
         centre = narrow + fraction * (wide - narrow)
-        reach = max(fraction * half, 1.0)
+        reach = max((0.5 if shape.parallel_hashes else fraction) * half, 1.0)
         start, end = centre + reach * across, centre - reach * across
         drawer.DrawLine(Point2D(*map(float, start)), Point2D(*map(float, end)), rawCoords=True)

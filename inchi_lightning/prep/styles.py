@@ -80,6 +80,9 @@ class DrawStyle:
     patent_marks: bool = False
     mark_width: float = 0.3
     hash_dashes: int = 7
+    # Draw a hash as dashes of one length (ISIS's hashed bond) instead of a widening fan: the
+    # reader must find the stereocentre without a narrow end to see (graph_repair).
+    parallel_hashes: bool = False
     # Draw a wavy bond at each stereocentre the molecule leaves open, as patents mark a centre
     # of either configuration (graph_chem.wavy_unknown_centres).
     wavy_unknown_centres: bool = False
@@ -150,6 +153,7 @@ def _random_patent_style(rng: np.random.Generator) -> DrawStyle:
         hash_dashes=int(rng.integers(5, 10)),
         wavy_unknown_centres=bool(rng.random() < 0.05),
         atom_numbers=bool(rng.random() < 0.05),
+        parallel_hashes=bool(rng.random() < 0.25),
     )
 
 
