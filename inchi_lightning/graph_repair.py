@@ -30,6 +30,7 @@ _BOND_TYPES: dict[str, Chem.BondType] = {
 _ORDER = {Chem.BondType.SINGLE: 1.0, Chem.BondType.DOUBLE: 2.0, Chem.BondType.TRIPLE: 3.0}
 _BOND_ORDER = {kind: _ORDER.get(bond_type, 1.5) for kind, bond_type in _BOND_TYPES.items()}
 _STEREO_MARKS = ("wedge", "hash")
+_HALOGENS = ("F", "Cl", "Br", "I")
 _LOWER_ORDER = {"triple": "double", "double": "single", "crossed": "single", "aromatic": "single"}
 
 
@@ -38,10 +39,12 @@ def without_stray_atoms(graph: MolGraph, repairs: list[str]) -> MolGraph:
     anything in it is bonded: specks, page numbers and caption letters read as atoms, most
     likely. A drawing shows a counter-ion with its charge (Cl-, Na+), and a neutral molecule of
     one atom (water, ammonia, HCl) as text beside the name, not as a fragment; of uspto-300's
-    readings, lone neutral atoms were stray text each time. Carbons are never drawn bare either
+    readings, lone neutral atoms were stray text each time, but for a chloride beside a
+    cation read without its minus (``_halides_beside_cations``). Carbons are never drawn bare either
     (methane is written CH4), so an unbonded carbon goes unless it is all there is.
     """
     bonded = {index for bond in graph.bonds for index in bond.pair}
+    graph = _halides_beside_cations(graph, bonded, repairs)
     unknown = {
         index
         for index, atom in enumerate(graph.atoms)
@@ -58,6 +61,23 @@ def without_stray_atoms(graph: MolGraph, repairs: list[str]) -> MolGraph:
         kind = "unknown" if index in unknown else graph.atoms[index].symbol
         repairs.append(f"dropped unbonded {kind} atom {index}")
     return _without_atoms(graph, unknown | lone)
+
+
+def _halides_beside_cations(graph: MolGraph, bonded: set[int], repairs: list[str]) -> MolGraph:
+    """``graph`` with its unbonded uncharged halogens charged -1, as many as the bonded atoms'
+    net positive charge: beside a drawn cation a lone Cl is its counter-ion, whose small
+    superscript minus was missed (a neutral halogen atom is never drawn)."""
+    net = sum(atom.charge for index, atom in enumerate(graph.atoms) if index in bonded)
+    lone = [
+        index
+        for index, atom in enumerate(graph.atoms)
+        if index not in bonded and atom.charge == 0 and atom.symbol in _HALOGENS
+    ]
+    atoms = list(graph.atoms)
+    for index in lone[: max(net, 0)]:
+        atoms[index] = dataclasses.replace(atoms[index], charge=-1)
+        repairs.append(f"charged {atoms[index].symbol} atom {index} -1 beside a cation")
+    return MolGraph(atoms, graph.bonds) if atoms != list(graph.atoms) else graph
 
 
 def without_orphans(before: MolGraph, after: MolGraph, repairs: list[str]) -> MolGraph:

@@ -70,6 +70,20 @@ def test_a_mark_read_narrow_at_a_ch2_is_turned_to_start_at_the_stereocentre() ->
     assert molecule_from_graph(drawn).repairs == ()
 
 
+def test_a_lone_halogen_beside_a_cation_is_its_counter_ion() -> None:
+    # Pyridinium drawn with Cl-, the minus missed: the Cl stays, as chloride.
+    pyridinium = ring("NCCCCC", ["aromatic"] * 6)
+    atoms = [dataclasses.replace(pyridinium.atoms[0], charge=1), *pyridinium.atoms[1:]]
+    chloride = dataclasses.replace(pyridinium.atoms[1], symbol="Cl", x=-60.0, y=0.0)
+    salt = MolGraph([*atoms, chloride], pyridinium.bonds)
+    reading = molecule_from_graph(salt)
+    assert reading.inchi == inchi_of("c1cc[nH+]cc1.[Cl-]")
+    assert reading.repairs == ("charged Cl atom 6 -1 beside a cation",)
+    # Beside a neutral molecule a lone Cl is still stray text.
+    neutral = MolGraph([*pyridinium.atoms, chloride], pyridinium.bonds)
+    assert molecule_from_graph(neutral).repairs == ("dropped unbonded Cl atom 6",)
+
+
 def test_unknown_atoms_give_up_or_go() -> None:
     unknown = chain([(0, 0, "*"), (30, 0, "*")], [(0, 1, "single")])
     reading = molecule_from_graph(unknown)
