@@ -36,6 +36,7 @@ from rdkit.Chem.Draw import rdMolDraw2D
 
 from inchi_lightning.graph_groups import GROUP_SMILES, expand_groups, median_bond_length
 from inchi_lightning.graph_repair import (
+    circled_rings_without_triples,
     repair,
     stereocentres_at_narrow_ends,
     without_orphans,
@@ -248,6 +249,7 @@ def molecule_from_graph(graph: MolGraph) -> GraphReading:
         repairs.append("gave up: a bonded atom of unknown class '*'")
         return GraphReading("", "", False, 0.0, tuple(repairs))
     expanded, fixed = expand_groups(graph)
+    expanded = circled_rings_without_triples(expanded, repairs)
     repaired = repair(expanded, fixed, repairs)
     if repaired is not None:
         repaired = without_orphans(expanded, repaired, repairs)

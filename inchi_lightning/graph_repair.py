@@ -1,10 +1,12 @@
-"""A read graph made one RDKit accepts: stray atoms dropped, then one repair at a time for each
-complaint RDKit's sanitization has, each the likeliest reading of what the drawing meant.
+"""A read graph made one RDKit accepts and a drawing could show: stray atoms dropped, one repair
+at a time for each complaint RDKit's sanitization has, and a few readings RDKit accepts but no
+drawing means (a triple bond in a benzene ring, a wedge narrow at a CH2) mended; each change
+the likeliest reading of what the drawing meant.
 
 ``molecule_from_graph`` (graph_chem) calls these in order: ``without_stray_atoms`` on the graph
-as read, ``repair`` once group labels are written out, ``without_orphans`` on what the repairs
-left, ``stereocentres_at_narrow_ends`` last. Every change is noted in the caller's ``repairs``
-list, which ``GraphReading`` reports.
+as read, ``circled_rings_without_triples`` and ``repair`` once group labels are written out,
+``without_orphans`` on what the repairs left, ``stereocentres_at_narrow_ends`` last. Every
+change is noted in the caller's ``repairs`` list, which ``GraphReading`` reports.
 """
 
 from __future__ import annotations
@@ -115,6 +117,27 @@ def stereocentres_at_narrow_ends(graph: MolGraph, repairs: list[str]) -> MolGrap
             marked.add(bond.end)
             turned = f"{bond.kind} {bond.begin}-{bond.end}"
             repairs.append(f"turned {turned} to start at atom {bond.end}")
+    return MolGraph(graph.atoms, bonds) if bonds != list(graph.bonds) else graph
+
+
+def circled_rings_without_triples(graph: MolGraph, repairs: list[str]) -> MolGraph:
+    """``graph`` with each triple bond of a ring of seven atoms or fewer made aromatic when at
+    least half the ring's other bonds are: a circled ring's circle, close beside a bond, read as
+    its second and third lines. RDKit accepts such a ring, but no drawn ring that small holds
+    a triple bond."""
+    with rdBase.BlockLogs():
+        mol = _skeleton(graph)
+        Chem.GetSymmSSSR(mol)
+    bonds = list(graph.bonds)
+    for ring in mol.GetRingInfo().BondRings():
+        kinds = [bonds[index].kind for index in ring]
+        if len(ring) > 7 or 2 * kinds.count("aromatic") < len(ring) - 1:
+            continue
+        for index in ring:
+            if bonds[index].kind == "triple":
+                bonds[index] = dataclasses.replace(bonds[index], kind="aromatic")
+                pair = f"{bonds[index].begin}-{bonds[index].end}"
+                repairs.append(f"made triple bond {pair} of a circled ring aromatic")
     return MolGraph(graph.atoms, bonds) if bonds != list(graph.bonds) else graph
 
 

@@ -30,6 +30,16 @@ def test_a_ring_read_mostly_aromatic_becomes_all_aromatic() -> None:
     assert molecule_from_graph(ring("CCCCCC", kinds)).repairs == ()
 
 
+def test_a_triple_bond_in_a_circled_ring_is_its_circle_read_as_lines() -> None:
+    circled = ["triple"] + ["aromatic"] * 5
+    reading = molecule_from_graph(ring("CCCCCC", circled))
+    assert reading.inchi == BENZENE
+    assert reading.repairs == ("made triple bond 0-1 of a circled ring aromatic",)
+    # A triple bond in a ring of single bonds (a drawn cyclooctyne) is left as read.
+    cyclooctyne = molecule_from_graph(ring("CCCCCCCC", ["triple"] + ["single"] * 7))
+    assert cyclooctyne.inchi == inchi_of("C1#CCCCCCC1") and cyclooctyne.repairs == ()
+
+
 def test_a_missed_plus_on_a_four_bonded_nitrogen_is_put_back() -> None:
     points = [(0, 0, "N")] + [(30 * math.cos(k), 30 * math.sin(k), "C") for k in range(4)]
     reading = molecule_from_graph(chain(points, [(0, k, "single") for k in range(1, 5)]))
