@@ -36,9 +36,8 @@ from rdkit.Chem.Draw import rdMolDraw2D
 
 from inchi_lightning.graph_groups import GROUP_SMILES, expand_groups, median_bond_length
 from inchi_lightning.graph_repair import (
-    circled_rings_without_triples,
+    circled_rings_read_as_lines,
     repair,
-    stereocentres_at_narrow_ends,
     without_orphans,
     without_stray_atoms,
 )
@@ -249,11 +248,10 @@ def molecule_from_graph(graph: MolGraph) -> GraphReading:
         repairs.append("gave up: a bonded atom of unknown class '*'")
         return GraphReading("", "", False, 0.0, tuple(repairs))
     expanded, fixed = expand_groups(graph)
-    expanded = circled_rings_without_triples(expanded, repairs)
+    expanded = circled_rings_read_as_lines(expanded, repairs)
     repaired = repair(expanded, fixed, repairs)
     if repaired is not None:
         repaired = without_orphans(expanded, repaired, repairs)
-        repaired = stereocentres_at_narrow_ends(repaired, repairs)
     mol = None if repaired is None else _mol_from_graph(repaired)
     if mol is None:
         if repaired is not None:

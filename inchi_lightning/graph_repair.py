@@ -1,12 +1,12 @@
 """A read graph made one RDKit accepts and a drawing could show: stray atoms dropped, one repair
 at a time for each complaint RDKit's sanitization has, and a few readings RDKit accepts but no
-drawing means (a triple bond in a benzene ring, a wedge narrow at a CH2) mended; each change
+drawing means (a triple bond in a benzene ring) mended; each change
 the likeliest reading of what the drawing meant.
 
 ``molecule_from_graph`` (graph_chem) calls these in order: ``without_stray_atoms`` on the graph
-as read, ``circled_rings_without_triples`` and ``repair`` once group labels are written out,
-``without_orphans`` on what the repairs left, ``stereocentres_at_narrow_ends`` last. Every
-change is noted in the caller's ``repairs`` list, which ``GraphReading`` reports.
+as read, ``circled_rings_read_as_lines`` and ``repair`` once group labels are written out,
+``without_orphans`` on what the repairs left. Every change is noted in the caller's
+``repairs`` list, which ``GraphReading`` reports.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ _BOND_TYPES: dict[str, Chem.BondType] = {
 }
 _ORDER = {Chem.BondType.SINGLE: 1.0, Chem.BondType.DOUBLE: 2.0, Chem.BondType.TRIPLE: 3.0}
 _BOND_ORDER = {kind: _ORDER.get(bond_type, 1.5) for kind, bond_type in _BOND_TYPES.items()}
-_STEREO_MARKS = ("wedge", "hash")
 _HALOGENS = ("F", "Cl", "Br", "I")
 _LOWER_ORDER = {"triple": "double", "double": "single", "crossed": "single", "aromatic": "single"}
 
@@ -98,46 +97,26 @@ def without_orphans(before: MolGraph, after: MolGraph, repairs: list[str]) -> Mo
     return _without_atoms(after, orphans)
 
 
-def stereocentres_at_narrow_ends(graph: MolGraph, repairs: list[str]) -> MolGraph:
-    """``graph`` with each wedge or hash turned round whose narrow end cannot be a stereocentre
-    (two bonds or fewer: a CH2, a terminal atom) and whose wide end can (three bonds or more,
-    no mark of its own starting there). A drawing marks a stereocentre at the narrow end, so
-    the end was misread: a hash drawn as dashes of one length (ISIS) has no narrow end to see.
-    """
-    degree = [0] * len(graph.atoms)
-    for bond in graph.bonds:
-        degree[bond.begin] += 1
-        degree[bond.end] += 1
-    marked = {bond.begin for bond in graph.bonds if bond.kind in _STEREO_MARKS}
-    bonds = list(graph.bonds)
-    for index, bond in enumerate(bonds):
-        turn = degree[bond.begin] <= 2 and degree[bond.end] >= 3 and bond.end not in marked
-        if bond.kind in _STEREO_MARKS and turn:
-            bonds[index] = dataclasses.replace(bond, begin=bond.end, end=bond.begin)
-            marked.add(bond.end)
-            turned = f"{bond.kind} {bond.begin}-{bond.end}"
-            repairs.append(f"turned {turned} to start at atom {bond.end}")
-    return MolGraph(graph.atoms, bonds) if bonds != list(graph.bonds) else graph
-
-
-def circled_rings_without_triples(graph: MolGraph, repairs: list[str]) -> MolGraph:
-    """``graph`` with each triple bond of a ring of seven atoms or fewer made aromatic when at
-    least half the ring's other bonds are: a circled ring's circle, close beside a bond, read as
-    its second and third lines. RDKit accepts such a ring, but no drawn ring that small holds
-    a triple bond."""
+def circled_rings_read_as_lines(graph: MolGraph, repairs: list[str]) -> MolGraph:
+    """``graph`` with each ring of seven atoms or fewer that holds a triple bond or an atom
+    with two of the ring's double bonds made aromatic, when at least half its bonds are
+    multiple: a circled ring whose circle, close beside its bonds, was read as their second
+    and third lines. RDKit accepts such rings, but no drawn ring that small holds either."""
     with rdBase.BlockLogs():
         mol = _skeleton(graph)
         Chem.GetSymmSSSR(mol)
     bonds = list(graph.bonds)
     for ring in mol.GetRingInfo().BondRings():
         kinds = [bonds[index].kind for index in ring]
-        if len(ring) > 7 or 2 * kinds.count("aromatic") < len(ring) - 1:
+        doubles = [bonds[index].pair for index in ring if bonds[index].kind == "double"]
+        cumulated = any(len(a & b) for k, a in enumerate(doubles) for b in doubles[k + 1 :])
+        multiple = len(ring) - kinds.count("single")
+        if len(ring) > 7 or 2 * multiple < len(ring) or not ("triple" in kinds or cumulated):
             continue
         for index in ring:
-            if bonds[index].kind == "triple":
-                bonds[index] = dataclasses.replace(bonds[index], kind="aromatic")
-                pair = f"{bonds[index].begin}-{bonds[index].end}"
-                repairs.append(f"made triple bond {pair} of a circled ring aromatic")
+            bonds[index] = dataclasses.replace(bonds[index], kind="aromatic")
+        atoms = sorted({atom for index in ring for atom in bonds[index].pair})
+        repairs.append(f"made the circled ring of atoms {atoms} aromatic")
     return MolGraph(graph.atoms, bonds) if bonds != list(graph.bonds) else graph
 
 
