@@ -173,6 +173,21 @@ def test_a_drawing_is_read_at_the_sides_around_the_trained_bond_length_which_vot
         320: [0],
     }
     assert [r.inchi for r in model.read_molecules(images[192])] == [PROPANE, ETHANOL]
+    # A vote counts its reading's confidence too: image 1's two propanes read with atoms of
+    # score 0.4 (0.33 + 0.34) lose to its one certain ethanol (1).
+    certain = read
+
+    def read_uncertain_propane(images):
+        graphs = certain(images)
+        if images.shape[-1] == 192 or int(images[0, 0, 0, 0]) == 0:
+            return graphs
+        return [
+            MolGraph([dataclasses.replace(a, score=0.4) for a in g.atoms], g.bonds) for g in graphs
+        ]
+
+    monkeypatch.setattr(model, "read", read_uncertain_propane)
+    readings = model.read_molecules(images[192], {s: images[s] for s in model.reading_sizes})
+    assert [r.inchi for r in readings] == [ETHANOL, ETHANOL]
     assert GraphReader(clean_params=CleanParams(image_size=64)).reading_sizes == ()
 
 

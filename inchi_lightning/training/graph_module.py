@@ -183,9 +183,10 @@ class GraphReader(TrainingRate):
         With ``rescaled`` (side -> (B, 1, side, side): the same images cleaned at
         ``reading_sizes``) an image is read again at the ``SCALE_VOTERS`` sides nearest the one
         that brings its median bond to ``target_bond_length``, and those readings vote: each
-        counts as much as its own bonds come near that length (``min(b / t, t / b)``), the
-        InChI with most weight wins. One side is a guess from one reading; on uspto-300 a vote
-        of three read 6 more drawings right than the nearest side alone (README.md).
+        counts as much as its own bonds come near that length (``min(b / t, t / b)``) times its
+        confidence (its least certain atom or bond), the InChI with most weight wins. One side
+        is a guess from one reading; on uspto-300 a vote of three read 6 more drawings right
+        than the nearest side alone, and weighing by confidence 3 more (BENCHMARKS.md).
         """
         first = self.read(images)
         if not rescaled or not self.hparams.get("target_bond_length"):
@@ -217,7 +218,7 @@ class GraphReader(TrainingRate):
         target = self.hparams.target_bond_length
         readings = [molecule_from_graph(graph) for graph in graphs]
         weights = [
-            min(g.bond_length / target, target / g.bond_length) if g.bonds and r.inchi else 0.0
+            min(g.bond_length / target, target / g.bond_length) * r.confidence if g.bonds else 0.0
             for g, r in zip(graphs, readings, strict=True)
         ]
         totals: dict[str, float] = {}
