@@ -5,10 +5,12 @@ its wedges are a fifth of a bond wide: at patent bond lengths a hash becomes a g
 dozen hairlines. Patent drawings (ChemDraw, ISIS) draw five to nine dashes as thick as the other
 lines over a wedge a quarter to a third of a bond wide, and a reader trained only on RDKit's
 fans misses them (the stereo drawings of uspto-300 were read exactly a fifth as often as the
-rest). Drawing is two steps around RDKit's own, as for circled rings: RDKit draws a copy of the
-molecule whose wedged bonds are plain, those bonds in white (``StereoMarks.lines_of``,
-``draw_lines``), so that labels, line ends and the canvas are laid out as for wedges; then the
-marks go on the canvas, in pixels, where RDKit placed the atoms (``draw_marks``).
+rest). Some uspto-300 drawings (ISIS) hash with dashes all of one length, no narrow end to
+see: ``MarkShape.parallel_hashes``. Drawing is two steps around RDKit's own, as for circled
+rings: RDKit draws a copy of the molecule whose wedged bonds are plain, those bonds in white
+(``StereoMarks.lines_of``, ``draw_lines``), so that labels, line ends and the canvas are laid
+out as for wedges; then the marks go on the canvas, in pixels, where RDKit placed the atoms
+(``draw_marks``).
 """
 
 from __future__ import annotations
