@@ -40,6 +40,7 @@ from inchi_lightning.graph_repair import (
     repair,
     without_orphans,
     without_stray_atoms,
+    without_stray_lines,
 )
 from inchi_lightning.molgraph import (
     CHARGE_INDEX,
@@ -241,7 +242,7 @@ class GraphReading:
 def molecule_from_graph(graph: MolGraph) -> GraphReading:
     """The standard InChI and SMILES ``graph`` draws, repaired where RDKit rejects it."""
     repairs: list[str] = []
-    graph = without_stray_atoms(graph, repairs)
+    graph = without_stray_lines(without_stray_atoms(graph, repairs), repairs)
     if not graph.atoms:
         return GraphReading("", "", False, 0.0, tuple(repairs))
     if any(atom.symbol == UNKNOWN_SYMBOL for atom in graph.atoms):

@@ -3,10 +3,10 @@ at a time for each complaint RDKit's sanitization has, and a few readings RDKit 
 drawing means (a triple bond in a benzene ring) mended; each change
 the likeliest reading of what the drawing meant.
 
-``molecule_from_graph`` (graph_chem) calls these in order: ``without_stray_atoms`` on the graph
-as read, ``circled_rings_read_as_lines`` and ``repair`` once group labels are written out,
-``without_orphans`` on what the repairs left. Every change is noted in the caller's
-``repairs`` list, which ``GraphReading`` reports.
+``molecule_from_graph`` (graph_chem) calls these in order: ``without_stray_atoms`` and
+``without_stray_lines`` on the graph as read, ``circled_rings_read_as_lines`` and ``repair``
+once group labels are written out, ``without_orphans`` on what the repairs left. Every change
+is noted in the caller's ``repairs`` list, which ``GraphReading`` reports.
 """
 
 from __future__ import annotations
@@ -62,6 +62,43 @@ def without_stray_atoms(graph: MolGraph, repairs: list[str]) -> MolGraph:
         kind = "unknown" if index in unknown else graph.atoms[index].symbol
         repairs.append(f"dropped unbonded {kind} atom {index}")
     return _without_atoms(graph, unknown | lone)
+
+
+def without_stray_lines(graph: MolGraph, repairs: list[str]) -> MolGraph:
+    """``graph`` less each lone line, two bare carbons and a single bond apart, when a larger
+    fragment is drawn beside it: a reaction arrow's shaft or a rule under the drawing. Ethane
+    is never drawn as a bare line beside another molecule (uspto-300's arrow to "Compound of
+    Formula I" was read as one)."""
+    neighbours: dict[int, set[int]] = {index: set() for index in range(len(graph.atoms))}
+    for bond in graph.bonds:
+        neighbours[bond.begin].add(bond.end)
+        neighbours[bond.end].add(bond.begin)
+    largest = max((len(group) for group in _fragments(neighbours)), default=0)
+    drop: set[int] = set()
+    for group in _fragments(neighbours):
+        bare = all(graph.atoms[i].symbol == "C" and graph.atoms[i].charge == 0 for i in group)
+        single = [b for b in graph.bonds if b.begin in group and b.kind == "single"]
+        if len(group) == 2 and bare and len(single) == 1 and largest > 2:
+            drop |= group
+            repairs.append(f"dropped the lone line {single[0].begin}-{single[0].end}")
+    return _without_atoms(graph, drop)
+
+
+def _fragments(neighbours: dict[int, set[int]]) -> list[set[int]]:
+    """The connected atom sets of a graph given as each atom's neighbours."""
+    seen: set[int] = set()
+    groups = []
+    for start in neighbours:
+        if start in seen:
+            continue
+        group, frontier = {start}, [start]
+        while frontier:
+            for other in neighbours[frontier.pop()] - group:
+                group.add(other)
+                frontier.append(other)
+        seen |= group
+        groups.append(group)
+    return groups
 
 
 def _halides_beside_cations(graph: MolGraph, bonded: set[int], repairs: list[str]) -> MolGraph:

@@ -82,6 +82,27 @@ def test_a_lone_halogen_beside_a_cation_is_its_counter_ion() -> None:
     assert molecule_from_graph(neutral).repairs == ("dropped unbonded Cl atom 6",)
 
 
+def test_a_lone_line_beside_a_molecule_is_an_arrow_not_ethane() -> None:
+    propanol = chain(
+        [(0, 0, "C"), (26, 15, "C"), (52, 0, "C"), (78, 15, "O")],
+        [(0, 1, "single"), (1, 2, "single"), (2, 3, "single")],
+    )
+    arrow = chain([(150, 0, "C"), (200, 0, "C")], [(0, 1, "single")])
+    both = MolGraph(
+        [*propanol.atoms, *arrow.atoms],
+        [*propanol.bonds, dataclasses.replace(arrow.bonds[0], begin=4, end=5)],
+    )
+    reading = molecule_from_graph(both)
+    assert reading.inchi == inchi_of("CCCO")
+    assert reading.repairs == ("dropped the lone line 4-5",)
+    # Alone, the line is the molecule (ethane); beside a molecule, a line to an O is kept.
+    assert molecule_from_graph(arrow).inchi == inchi_of("CC")
+    methanol = MolGraph(
+        [*both.atoms[:5], dataclasses.replace(both.atoms[5], symbol="O")], both.bonds
+    )
+    assert molecule_from_graph(methanol).inchi == inchi_of("CCCO.CO")
+
+
 def test_unknown_atoms_give_up_or_go() -> None:
     unknown = chain([(0, 0, "*"), (30, 0, "*")], [(0, 1, "single")])
     reading = molecule_from_graph(unknown)
