@@ -1,7 +1,7 @@
-"""A read graph made one RDKit accepts and a drawing could show: stray atoms dropped, one repair
-at a time for each complaint RDKit's sanitization has, and a few readings RDKit accepts but no
-drawing means (a triple bond in a benzene ring) mended; each change
-the likeliest reading of what the drawing meant.
+"""A read graph made one RDKit accepts and a drawing could show: stray atoms and lines dropped,
+one repair at a time for each complaint RDKit's sanitization has, and rings RDKit accepts but
+no drawing holds (a triple bond in a benzene ring) mended; each change the likeliest reading
+of what the drawing meant.
 
 ``molecule_from_graph`` (graph_chem) calls these in order: ``without_stray_atoms`` and
 ``without_stray_lines`` on the graph as read, ``circled_rings_read_as_lines`` and ``repair``

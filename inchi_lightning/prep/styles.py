@@ -81,7 +81,7 @@ class DrawStyle:
     mark_width: float = 0.3
     hash_dashes: int = 7
     # Draw a hash as dashes of one length (ISIS's hashed bond) instead of a widening fan: the
-    # reader must find the stereocentre without a narrow end to see (graph_repair).
+    # reader must tell the stereocentre end without a narrow end to see.
     parallel_hashes: bool = False
     # Draw a wavy bond at each stereocentre the molecule leaves open, as patents mark a centre
     # of either configuration (graph_chem.wavy_unknown_centres).
