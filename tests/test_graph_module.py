@@ -144,10 +144,10 @@ def test_a_drawing_is_read_at_the_sides_around_the_trained_bond_length_which_vot
         target_bond_length=24.0,
     )
     assert model.reading_sizes == (160, 224, 256, 288, 320, 352, 384)
-    # At 192 px image 0 has 16 px bonds (it wants 288 px) and reads as ethanol at 256 and 288
-    # only; image 1 has the trained 24 px bonds and reads as ethanol at 192 only.
+    # At 192 px image 0 has 16 px bonds (it wants 288 px) and reads as ethanol at 224, 256 and
+    # 288 only; image 1 has the trained 24 px bonds and reads as ethanol at 192 only.
     at_192 = {0: 16.0, 1: 24.0}
-    ethanol_at = {0: {256, 288}, 1: {192}}
+    ethanol_at = {0: {224, 256, 288}, 1: {192}}
     read_rows = {}
 
     def read(images):
@@ -161,28 +161,32 @@ def test_a_drawing_is_read_at_the_sides_around_the_trained_bond_length_which_vot
     images = {side: torch.arange(2, dtype=torch.uint8).view(2, 1, 1, 1).expand(2, 1, side, side)
               for side in sides}  # fmt: skip
     readings = model.read_molecules(images[192], {s: images[s] for s in model.reading_sizes})
-    # Image 0 at 256, 288, 320: ethanol with 21.3 and 24 px bonds (0.89 + 1) beats propane's
-    # 26.7 px (0.9); image 1 at 160, 192, 224: propane twice (0.83 + 0.86) beats ethanol (1).
+    # Image 0 at the five sides nearest 288: ethanol with 18.7, 21.3 and 24 px bonds (0.78 +
+    # 0.89 + 1) beats propane's 26.7 and 29.3 px (0.9 + 0.82); image 1 at 192 and the four
+    # nearest: propane four times (0.83 + 0.86 + 0.75 + 0.67) beats ethanol (1).
     assert [r.inchi for r in readings] == [ETHANOL, PROPANE]
     assert read_rows == {
         192: [0, 1],
         160: [1],
-        224: [1],
-        256: [0],
-        288: [0],
+        224: [0, 1],
+        256: [0, 1],
+        288: [0, 1],
         320: [0],
+        352: [0],
     }
     assert [r.inchi for r in model.read_molecules(images[192])] == [PROPANE, ETHANOL]
-    # A vote counts its reading's confidence too: image 1's two propanes read with atoms of
-    # score 0.4 (0.33 + 0.34) lose to its one certain ethanol (1).
+    # A vote counts its reading's confidence too: image 1's four propanes read with atoms of
+    # score 0.2 (0.62 in all) lose to its one certain ethanol (1).
     certain = read
 
     def read_uncertain_propane(images):
         graphs = certain(images)
-        if images.shape[-1] == 192 or int(images[0, 0, 0, 0]) == 0:
+        rows = [int(i) for i in images[:, 0, 0, 0]]
+        if images.shape[-1] == 192:
             return graphs
         return [
-            MolGraph([dataclasses.replace(a, score=0.4) for a in g.atoms], g.bonds) for g in graphs
+            MolGraph([dataclasses.replace(a, score=0.2) for a in g.atoms], g.bonds) if row else g
+            for row, g in zip(rows, graphs, strict=True)
         ]
 
     monkeypatch.setattr(model, "read", read_uncertain_propane)

@@ -42,7 +42,7 @@ from inchi_lightning.training.module import TrainingRate, as_dataclass, ink, ste
 
 # Where ``read_molecules`` may look, as shares of the trained side: 32 px apart at 192.
 READING_SCALES = (5 / 6, 7 / 6, 4 / 3, 3 / 2, 5 / 3, 11 / 6, 2.0)
-SCALE_VOTERS = 3  # the sides an image file is read at, around the one its bonds ask for
+SCALE_VOTERS = 5  # the sides an image file is read at, around the one its bonds ask for
 # Classifiers whose class lists grow at their end (molgraph): older weights are padded on load.
 APPENDED_CLASS_LAYERS = ("net.atom_head",)
 
@@ -186,7 +186,7 @@ class GraphReader(TrainingRate):
         counts as much as its own bonds come near that length (``min(b / t, t / b)``) times its
         confidence (its least certain atom or bond), the InChI with most weight wins. One side
         is a guess from one reading; on uspto-300 a vote of three read 6 more drawings right
-        than the nearest side alone, and weighing by confidence 3 more (BENCHMARKS.md).
+        than the nearest side alone, and a vote of five 4 more than three (BENCHMARKS.md).
         """
         first = self.read(images)
         if not rescaled or not self.hparams.get("target_bond_length"):
