@@ -69,23 +69,27 @@ def without_stray_lines(graph: MolGraph, repairs: list[str]) -> MolGraph:
     fragment is drawn beside it: a reaction arrow's shaft or a rule under the drawing. Ethane
     is never drawn as a bare line beside another molecule (uspto-300's arrow to "Compound of
     Formula I" was read as one)."""
+    fragments = _fragments(graph)
+    if max(map(len, fragments), default=0) <= 2:
+        return graph
+    drop: set[int] = set()
+    for group in fragments:
+        bare = all(graph.atoms[i].symbol == "C" and graph.atoms[i].charge == 0 for i in group)
+        if len(group) != 2 or not bare:
+            continue
+        (line,) = [bond for bond in graph.bonds if bond.begin in group]
+        if line.kind == "single":
+            drop |= group
+            repairs.append(f"dropped the lone line {line.begin}-{line.end}")
+    return _without_atoms(graph, drop)
+
+
+def _fragments(graph: MolGraph) -> list[set[int]]:
+    """The connected sets of ``graph``'s atoms (group labels included, so not through RDKit)."""
     neighbours: dict[int, set[int]] = {index: set() for index in range(len(graph.atoms))}
     for bond in graph.bonds:
         neighbours[bond.begin].add(bond.end)
         neighbours[bond.end].add(bond.begin)
-    largest = max((len(group) for group in _fragments(neighbours)), default=0)
-    drop: set[int] = set()
-    for group in _fragments(neighbours):
-        bare = all(graph.atoms[i].symbol == "C" and graph.atoms[i].charge == 0 for i in group)
-        single = [b for b in graph.bonds if b.begin in group and b.kind == "single"]
-        if len(group) == 2 and bare and len(single) == 1 and largest > 2:
-            drop |= group
-            repairs.append(f"dropped the lone line {single[0].begin}-{single[0].end}")
-    return _without_atoms(graph, drop)
-
-
-def _fragments(neighbours: dict[int, set[int]]) -> list[set[int]]:
-    """The connected atom sets of a graph given as each atom's neighbours."""
     seen: set[int] = set()
     groups = []
     for start in neighbours:

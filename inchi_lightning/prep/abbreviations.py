@@ -165,7 +165,7 @@ def condense(mol: Chem.Mol, abbreviation_set: str = "rdkit") -> Chem.Mol:
     RDKit keeps the text in each such atom's ``atomLabel`` property; the copy is for drawing
     only, its chemistry is not the molecule's.
     """
-    condensed = Chem.Mol(mol)
+    condensed = mol  # each pass returns a new molecule: every set has at least one
     with rdBase.BlockLogs():
         for groups, coverage in _passes(abbreviation_set):
             condensed = rdAbbreviations.CondenseMolAbbreviations(
