@@ -151,7 +151,7 @@ def _random_patent_style(rng: np.random.Generator) -> DrawStyle:
         patent_marks=bool(rng.random() < 0.6),
         mark_width=float(rng.uniform(0.2, 0.4)),
         hash_dashes=int(rng.integers(5, 10)),
-        wavy_unknown_centres=bool(rng.random() < 0.05),
+        wavy_unknown_centres=bool(rng.random() < 0.15),
         atom_numbers=bool(rng.random() < 0.05),
         parallel_hashes=bool(rng.random() < 0.25),
     )
