@@ -2,7 +2,13 @@
 and on real patent drawings: exact match with and without stereo, mean Levenshtein.
 
     python bench/graph_eval.py --ckpt_path ~/runs/graph-long/checkpoints/last.ckpt \
-        --shards ~/runs/graph-long/shards --seed 0 --n 30000 --patent-fraction 0.5
+        --shards ~/runs/graph-long/shards --seed 0 --n 30000 --patent-fraction 0.5 \
+        [--files ~/runs/graph-long/shards-raw]
+
+The held-out images are read as the shards stored them (cleaned once, at the trained side) or,
+with ``--files`` (the synth output the shards were made from), from their image files as
+``evaluate`` and ``predict`` read a user's: cleaned at the trained side, then read again at the
+sides the scale vote asks for.
 
 A synth image's style follows from its plan index (``render.style_kind``), and its index from
 its id (``synth.image_ids``): ``--seed``, ``--n`` and ``--patent-fraction`` are the synth
@@ -20,9 +26,17 @@ from pathlib import Path
 from rapidfuzz.distance import Levenshtein
 
 from inchi_lightning.chem import inchi_without_stereo
-from inchi_lightning.evaluation.labelled_set import predict_labelled
+from inchi_lightning.evaluation.labelled_set import (
+    LabelledImages,
+    load_reader,
+    predict_labelled,
+    read_labelled_rows,
+    read_samples,
+)
+from inchi_lightning.evaluation.scoring import Sample
 from inchi_lightning.prep.render import style_kind
 from inchi_lightning.prep.synth import image_ids
+from inchi_lightning.shards import ShardSet
 
 
 def row(name: str, pairs: list[tuple[str, str]]) -> str:
@@ -30,6 +44,16 @@ def row(name: str, pairs: list[tuple[str, str]]) -> str:
     flat = statistics.mean(inchi_without_stereo(p) == inchi_without_stereo(t) for p, t in pairs)
     distance = statistics.mean(Levenshtein.distance(p, t) for p, t in pairs)
     return f"{name:<22}{len(pairs):>7}{exact:>9.1%}{flat:>12.1%}{distance:>14.2f}"
+
+
+def read_from_files(ckpt_path: str, split_dir: Path, files: Path) -> list[Sample]:
+    """The images of a shard split read from the image files they were cleaned from."""
+    held_out = {image_id for _, image_id, _ in ShardSet(split_dir)}
+    layout, rows = read_labelled_rows(files)
+    rows = [row for row in rows if row.image_id in held_out]
+    model = load_reader(ckpt_path)
+    images = LabelledImages(layout, rows, model.clean_params, getattr(model, "reading_sizes", ()))
+    return read_samples(model, images)
 
 
 def main() -> None:
@@ -41,13 +65,21 @@ def main() -> None:
     parser.add_argument("--n", type=int, required=True)
     parser.add_argument("--patent-fraction", type=float, default=0.5)
     parser.add_argument("--real", type=Path, default=Path("../shared/data/uspto-300"))
+    parser.add_argument(
+        "--files", type=Path, help="the synth output to read the split's image files from"
+    )
     args = parser.parse_args()
     style = {
         image_id: style_kind(args.seed, index, args.patent_fraction)
         for index, image_id in enumerate(image_ids(args.seed, args.n))
     }
     by_style = defaultdict(list)
-    for sample in predict_labelled(args.ckpt_path, args.shards / args.split):
+    split_dir = args.shards / args.split
+    if args.files:
+        samples = read_from_files(args.ckpt_path, split_dir, args.files)
+    else:
+        samples = predict_labelled(args.ckpt_path, split_dir)
+    for sample in samples:
         by_style[style.get(sample.image_id, "unknown")].append(
             (sample.predicted("final"), sample.truth)
         )
