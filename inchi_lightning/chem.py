@@ -270,20 +270,25 @@ def _join(first: Chem.Mol, second: Chem.Mol) -> str | None:
     return None if "*" in smiles else smiles
 
 
-def graft(smiles: str, group: str, rng: np.random.Generator) -> str | None:
+# Where ``graft`` puts a group: an aromatic carbon's hydrogen, or a neutral non-aromatic ring
+# nitrogen's (where patents protect an amine: PMBN).
+AROMATIC_CH = Chem.MolFromSmarts("[c;!H0]")
+RING_NH = Chem.MolFromSmarts("[N;R;!a;H1;+0]")
+
+
+def graft(
+    smiles: str, group: str, rng: np.random.Generator, site: Chem.Mol = AROMATIC_CH
+) -> str | None:
     """``smiles`` with ``group`` (SMILES with one attachment point ``*``) in place of a
-    hydrogen of one of its aromatic carbons, chosen by ``rng``; None when it has no aromatic CH
-    or the result does not sanitise. The text groups of patent drawings (NMe2, SO2NH2, NHCbz,
-    ...) are rare in RDKit's corpus: grafted, they get drawn often enough to be learnt.
+    hydrogen of one of its atoms that match ``site``, chosen by ``rng``; None when it has no
+    such atom or the result does not sanitise. The text groups of patent drawings (NMe2,
+    SO2NH2, NHCbz, ...) are rare in RDKit's corpus: grafted, they get drawn often enough to be
+    learnt.
     """
     mol = mol_from_smiles(smiles)
     if mol is None:
         return None
-    sites = [
-        atom.GetIdx()
-        for atom in mol.GetAtoms()
-        if atom.GetIsAromatic() and atom.GetSymbol() == "C" and atom.GetTotalNumHs() > 0
-    ]
+    sites = [match[0] for match in mol.GetSubstructMatches(site)]
     fragment = mol_from_smiles(group)
     if not sites or fragment is None:
         return None

@@ -90,6 +90,8 @@ GROUP_SMILES: dict[str, str] = {
     "TBS": "*[Si](C)(C)C(C)(C)C",
     "OTBS": "*O[Si](C)(C)C(C)(C)C",
     "Ts": "*S(=O)(=O)c1ccc(C)cc1",
+    # A ring nitrogen and its protecting group in one label: the label's bonds are the N's.
+    "PMBN": "*NCc1ccc(OC)cc1",
     # Linkers: a second "*" marks the atom the label's second bond goes to.
     "CH2CH2": "*CC*",
     "(CH2)3": "*CCC*",

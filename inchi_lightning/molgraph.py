@@ -72,6 +72,8 @@ GROUP_LABELS: tuple[str, ...] = (
     *("CH2CH2", "(CH2)3", "(CH2)4"),
     # protecting groups patents write as text (uspto-300: PMBN, Trt), in every patent set
     *("PMB", "Trt", "TBS", "OTBS", "Ts"),
+    # a ring nitrogen written with its protecting group, the ring's bonds on the label (PMBN)
+    "PMBN",
 )
 
 ATOM_SYMBOLS: tuple[str, ...] = (UNKNOWN_SYMBOL, *ELEMENTS, *GROUP_LABELS)

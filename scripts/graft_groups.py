@@ -13,6 +13,8 @@ holds), and whether it is drawn as text is still the drawing style's choice. A m
 without an aromatic CH is skipped; the list holds no molecule twice. ``--max-atoms`` keeps to
 the corpus's small molecules: patents draw a substituted benzene as large as a drug, with long
 bonds and large letters, and those were among uspto-300's misses (CF3 and CN read as methyls).
+A label that writes a ring nitrogen with its group (PMBN) is grafted as that group onto a ring
+NH: the corpus molecule's own, or one of a saturated ring grafted onto it first.
 """
 
 from __future__ import annotations
@@ -36,6 +38,23 @@ GROUPS = (
 )
 
 
+# Labels that write a ring nitrogen with its protecting group: the group grafted onto the N.
+RING_NITROGEN_GROUPS = {"PMBN": GROUP_SMILES["PMB"]}
+# Saturated rings with an NH, grafted first onto a molecule that has no ring NH of its own.
+_NH_RINGS = ("*C1CCNCC1", "*N1CCNCC1", "*C1CCNC1", "*C1CNCCO1", "*C(=O)N1CCNCC1")
+
+
+def _grafted_one(smiles: str, group: str, rng: np.random.Generator) -> str | None:
+    if group not in RING_NITROGEN_GROUPS:
+        return chem.graft(smiles, GROUP_SMILES[group], rng)
+    mol = chem.mol_from_smiles(smiles)
+    if mol is not None and not mol.HasSubstructMatch(chem.RING_NH):
+        smiles = chem.graft(smiles, _NH_RINGS[int(rng.integers(len(_NH_RINGS)))], rng)
+    if smiles is None:
+        return None
+    return chem.graft(smiles, RING_NITROGEN_GROUPS[group], rng, site=chem.RING_NH)
+
+
 def grafted(
     n: int, seed: int, max_atoms: int | None = None, groups: tuple[str, ...] = GROUPS
 ) -> list[tuple[str, str]]:
@@ -50,7 +69,7 @@ def grafted(
     with tqdm(total=n, desc="grafting", unit="mol") as bar:
         for index in rng.permutation(len(corpus)):
             group = groups[len(made) % len(groups)]
-            smiles = chem.graft(corpus[index], GROUP_SMILES[group], rng)
+            smiles = _grafted_one(corpus[index], group, rng)
             inchi = None if smiles is None else chem.inchi_from_smiles(smiles)
             if inchi is None or inchi in seen:
                 continue

@@ -169,10 +169,30 @@ def test_patent_sets_write_protecting_groups_by_name_however_much_they_cover(
     trityl = _mol("O=C1CCN(C(c2ccccc2)(c2ccccc2)c2ccccc2)CC1")
     assert _labels(abbreviations.condense(trityl, abbreviation_set)) == ["Trt"]
     assert "Trt" not in _labels(abbreviations.condense(trityl, "rdkit"))
-    # The larger group wins where two share atoms: OTBS over TBS, PMB over the methoxy in it.
-    cases = {"CC(C)(C)[Si](C)(C)OCC1CCCCC1": ["OTBS"], "COc1ccc(CN2CCOC2=O)cc1": ["PMB"]}
+    # The larger group wins where two share atoms: OTBS over TBS, PMB over the methoxy in it;
+    # on a ring nitrogen, PMB is written into the nitrogen's label.
+    cases = {
+        "CC(C)(C)[Si](C)(C)OCC1CCCCC1": ["OTBS"],
+        "COc1ccc(CNC(=O)C2CCCCC2)cc1": ["PMB"],
+        "COc1ccc(CN2CCOC2=O)cc1": ["PMBN"],
+    }
     for smiles, labels in cases.items():
         assert _labels(abbreviations.condense(_mol(smiles), abbreviation_set)) == labels
+
+
+def test_a_protected_ring_nitrogen_is_drawn_and_recorded_as_one_label() -> None:
+    # uspto-300's thiazolidinones write "PMBN": the ring's bonds end at the text, no line to PMB.
+    mol = _mol("O=C1SC[C@@H](C2CCCCO2)N1Cc1ccc(OC)cc1")
+    style = styles.DrawStyle(abbreviate=True, abbreviation_set="short", width=400, height=300)
+    condensed = abbreviations.condense(mol, "short")
+    (label,) = [a for a in condensed.GetAtoms() if a.HasProp("atomLabel")]
+    assert (label.GetProp("atomLabel"), label.GetDegree(), label.IsInRing()) == ("PMBN", 2, True)
+    assert {label.GetProp("_displayLabel"), label.GetProp("_displayLabelW")} == {"NPMB", "PMBN"}
+    graph = drawing.draw_with_graph(mol, style).graph
+    assert sorted(a.symbol for a in graph.atoms if a.symbol not in ("C", "O")) == ["PMBN", "S"]
+    assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(Chem.MolToSmiles(mol))
+    # An aromatic ring nitrogen keeps its PMB apart: the ring could not be drawn with text in it.
+    assert _labels(abbreviations.condense(_mol("COc1ccc(Cn2ccc3ccccc32)cc1"), "short")) == ["PMB"]
 
 
 def test_patent_drawings_carry_text_groups_only_when_abbreviating() -> None:

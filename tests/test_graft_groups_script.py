@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from rdkit import Chem
 
 from inchi_lightning import chem
 from inchi_lightning.graph_groups import GROUP_SMILES
@@ -47,3 +48,11 @@ def test_groups_chooses_what_is_grafted_and_refuses_an_unknown_label(
     with pytest.raises(SystemExit):
         graft_groups.main(["--out", str(out), "--n", "6", "--groups", "PMB,XYZ"])
     assert "no such group label XYZ" in capsys.readouterr().err
+
+
+def test_pmbn_grafts_the_group_onto_a_ring_nitrogen() -> None:
+    graft_groups = _script()
+    made = graft_groups.grafted(8, seed=5, groups=("PMBN",))
+    assert len(made) == 8
+    protected = Chem.MolFromSmarts("[N;R;!a;+0]-[CH2]c1ccc(O[CH3])cc1")
+    assert all(chem.mol_from_smiles(smiles).HasSubstructMatch(protected) for smiles, _ in made)

@@ -100,6 +100,11 @@ _PROTECTING_GROUPS = """
     Trt *C(c1ccccc1)(c1ccccc1)c1ccccc1 Trt Trt
     Ts *S(=O)(=O)c1ccc([CH3])cc1 Ts Ts
 """
+# A protecting group on a ring nitrogen is written into the nitrogen's label, the ring's bonds
+# on the text (uspto-300: PMBN in a thiazolidinone, four drawings): the group's class, then the
+# text with the bonds on its left and on its right. RDKit condenses no ring atom, so
+# ``_into_ring_nitrogens`` writes these after the protecting-group pass.
+_RING_NITROGEN_LABELS = {"PMB": ("PMBN", "NPMB", "PMBN")}
 # Names and formulae mixed, as many patents write them: COOEt and COOMe beside OMe and NEt2
 # (uspto-300's US07314889-C00081), each read as the class of the "short" spelling.
 _PATENT_ABBREVIATIONS["mixed"] = (
@@ -171,4 +176,36 @@ def condense(mol: Chem.Mol, abbreviation_set: str = "rdkit") -> Chem.Mol:
             condensed = rdAbbreviations.CondenseMolAbbreviations(
                 condensed, list(groups), maxCoverage=coverage
             )
+    if abbreviation_set in PATENT_ABBREVIATION_SETS:
+        condensed = _into_ring_nitrogens(condensed)
     return condensed
+
+
+def _into_ring_nitrogens(condensed: Chem.Mol) -> Chem.Mol:
+    """``condensed`` with each protecting group of ``_RING_NITROGEN_LABELS`` on a neutral,
+    non-aromatic ring nitrogen written into that nitrogen: one text atom where the N was, with
+    its ring bonds, and the group's own text atom gone."""
+    edited = Chem.RWMol(condensed)
+    gone = []
+    for atom in edited.GetAtoms():
+        texts = _RING_NITROGEN_LABELS.get(atom.GetPropsAsDict().get("atomLabel"))
+        if texts is None or atom.GetAtomicNum() != 0 or atom.GetDegree() != 1:
+            continue
+        (nitrogen,) = atom.GetNeighbors()
+        if not (
+            nitrogen.GetSymbol() == "N"
+            and nitrogen.IsInRing()
+            and not nitrogen.GetIsAromatic()
+            and nitrogen.GetFormalCharge() == 0
+            and nitrogen.GetDegree() == 3
+        ):
+            continue
+        nitrogen.SetAtomicNum(0)
+        nitrogen.SetNoImplicit(True)
+        nitrogen.SetChiralTag(Chem.ChiralType.CHI_UNSPECIFIED)
+        for prop, text in zip(("atomLabel", "_displayLabel", "_displayLabelW"), texts, strict=True):
+            nitrogen.SetProp(prop, text)
+        gone.append(atom.GetIdx())
+    for index in sorted(gone, reverse=True):
+        edited.RemoveAtom(index)
+    return edited.GetMol()
