@@ -180,6 +180,19 @@ def test_patent_sets_write_protecting_groups_by_name_however_much_they_cover(
         assert _labels(abbreviations.condense(_mol(smiles), abbreviation_set)) == labels
 
 
+def test_formula_sets_write_propyl_and_butyl_as_formulae_read_as_their_classes() -> None:
+    # uspto-300's US07316185-C00031 writes its N-butyls C4H9.
+    mol = _mol("CCCCN1C(=S)N(CCC)C(=O)CC1=O")
+    condensed = abbreviations.condense(mol, "formula")
+    labelled = [a for a in condensed.GetAtoms() if a.HasProp("atomLabel")]
+    texts = {a.GetProp("atomLabel"): a.GetProp("_displayLabel") for a in labelled}
+    assert texts == {"nBu": "C<sub>4</sub>H<sub>9</sub>", "nPr": "C<sub>3</sub>H<sub>7</sub>"}
+    style = styles.DrawStyle(abbreviate=True, abbreviation_set="formula", width=400, height=300)
+    graph = drawing.draw_with_graph(mol, style).graph
+    assert sorted(a.symbol for a in graph.atoms if a.symbol.startswith("n")) == ["nBu", "nPr"]
+    assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(Chem.MolToSmiles(mol))
+
+
 def test_a_protected_ring_nitrogen_is_drawn_and_recorded_as_one_label() -> None:
     # uspto-300's thiazolidinones write "PMBN": the ring's bonds end at the text, no line to PMB.
     mol = _mol("O=C1SC[C@@H](C2CCCCO2)N1Cc1ccc(OC)cc1")

@@ -39,6 +39,8 @@ _PATENT_ABBREVIATIONS = {
         NHCH3 *[NH][CH3] NHCH<sub>3</sub> H<sub>3</sub>CHN
         SCH3 *S[CH3] SCH<sub>3</sub> H<sub>3</sub>CS
         CH2OH *[CH2][OH] CH<sub>2</sub>OH HOH<sub>2</sub>C
+        nBu *[CH2][CH2][CH2][CH3] C<sub>4</sub>H<sub>9</sub> H<sub>9</sub>C<sub>4</sub>
+        nPr *[CH2][CH2][CH3] C<sub>3</sub>H<sub>7</sub> H<sub>7</sub>C<sub>3</sub>
         C2H5 *[CH2][CH3] C<sub>2</sub>H<sub>5</sub> H<sub>5</sub>C<sub>2</sub>
         CN *C#N CN NC
         Ph *c1ccccc1 Ph Ph
