@@ -90,13 +90,17 @@ GROUP_SMILES: dict[str, str] = {
     "TBS": "*[Si](C)(C)C(C)(C)C",
     "OTBS": "*O[Si](C)(C)C(C)(C)C",
     "Ts": "*S(=O)(=O)c1ccc(C)cc1",
-    # A ring nitrogen and its protecting group in one label: the label's bonds are the N's.
-    "PMBN": "*NCc1ccc(OC)cc1",
     # Linkers: a second "*" marks the atom the label's second bond goes to.
     "CH2CH2": "*CC*",
     "(CH2)3": "*CCC*",
     "(CH2)4": "*CCCC*",
 }
+# A ring nitrogen and its protecting group in one label (uspto-300: PMBN), by the group's label:
+# the label's bonds are the N's, so the group stands on an N of its own.
+RING_NITROGEN_GROUPS = {"PMBN": "PMB"}
+GROUP_SMILES.update(
+    {label: "*N" + GROUP_SMILES[group][1:] for label, group in RING_NITROGEN_GROUPS.items()}
+)
 assert set(GROUP_SMILES) == set(GROUP_LABELS), "every group label needs its SMILES"
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from tqdm import tqdm
 
 from inchi_lightning import chem
-from inchi_lightning.graph_groups import GROUP_SMILES
+from inchi_lightning.graph_groups import GROUP_SMILES, RING_NITROGEN_GROUPS
 
 # Groups the patent abbreviation sets write as text (drawing.py), by class name; rare in the
 # corpus first. Spellings of one group (NMe2 and N(CH3)2) are one entry: the style picks the text.
@@ -37,9 +37,6 @@ GROUPS = (
     *("NHBoc", "NHCbz", "Bn", "OBn", "OPh", "CF3", "OCF3", "NO2", "CN", "CO2H", "CO2Me"),
 )
 
-
-# Labels that write a ring nitrogen with its protecting group: the group grafted onto the N.
-RING_NITROGEN_GROUPS = {"PMBN": GROUP_SMILES["PMB"]}
 # Saturated rings with an NH, grafted first onto a molecule that has no ring NH of its own.
 _NH_RINGS = ("*C1CCNCC1", "*N1CCNCC1", "*C1CCNC1", "*C1CNCCO1", "*C(=O)N1CCNCC1")
 
@@ -52,7 +49,8 @@ def _grafted_one(smiles: str, group: str, rng: np.random.Generator) -> str | Non
         smiles = chem.graft(smiles, _NH_RINGS[int(rng.integers(len(_NH_RINGS)))], rng)
     if smiles is None:
         return None
-    return chem.graft(smiles, RING_NITROGEN_GROUPS[group], rng, site=chem.RING_NH)
+    # A ring-nitrogen label's group is grafted onto the N itself.
+    return chem.graft(smiles, GROUP_SMILES[RING_NITROGEN_GROUPS[group]], rng, site=chem.RING_NH)
 
 
 def grafted(

@@ -12,6 +12,8 @@ import functools
 from rdkit import Chem, rdBase
 from rdkit.Chem import rdAbbreviations
 
+from inchi_lightning.graph_groups import RING_NITROGEN_GROUPS
+
 # Text groups of patent drawings, in RDKit's abbreviation format (label, SMARTS with the
 # attachment point first, label when the bond comes from the left, label when from the right).
 # Earlier lines win where two match. "formula" writes groups out, "short" uses the usual names.
@@ -106,7 +108,9 @@ _PROTECTING_GROUPS = """
 # on the text (uspto-300: PMBN in a thiazolidinone, four drawings): the group's class, then the
 # text with the bonds on its left and on its right. RDKit condenses no ring atom, so
 # ``_into_ring_nitrogens`` writes these after the protecting-group pass.
-_RING_NITROGEN_LABELS = {"PMB": ("PMBN", "NPMB", "PMBN")}
+_RING_NITROGEN_LABELS = {
+    group: (label, "N" + group, group + "N") for label, group in RING_NITROGEN_GROUPS.items()
+}
 # Names and formulae mixed, as many patents write them: COOEt and COOMe beside OMe and NEt2
 # (uspto-300's US07314889-C00081), each read as the class of the "short" spelling.
 _PATENT_ABBREVIATIONS["mixed"] = (
