@@ -2,10 +2,13 @@
 
     python scripts/release_model.py checkpoints/graph-cpu/best.ckpt
     python scripts/release_model.py RUN/last.ckpt --bond-length-from RUN/shards/train
+    python scripts/release_model.py RUN_A/best.ckpt RUN_B/best.ckpt   # their weights' mean
 
 The release keeps the weights in fp16 and no optimiser or loop state
 (``checkpoints.release_checkpoint``), and is refused above 30 MB, the most a shipped model may
-take. ``--bond-length-from`` measures a graph recogniser's ``target_bond_length`` on the
+take. Given several checkpoints of one model (fine-tunes from the same weights), it releases
+the mean of their weights (``checkpoints.average_checkpoints``), the first's settings kept.
+``--bond-length-from`` measures a graph recogniser's ``target_bond_length`` on the
 annotated shards it trained on, for a checkpoint whose fit did not record it.
 """
 
@@ -20,29 +23,40 @@ import torch
 
 from inchi_lightning.shards import ShardSet
 from inchi_lightning.shipped import SHIPPED_MODEL
-from inchi_lightning.training.checkpoints import release_checkpoint
+from inchi_lightning.training.checkpoints import average_checkpoints, release_checkpoint
 from inchi_lightning.training.graph_data import median_bond_length
 
 MAX_BYTES = 30 * 2**20
 
 
+def _release(checkpoints: list[Path], out: Path, bond_length_from: Path | None) -> Path:
+    source = checkpoints[0]
+    with tempfile.TemporaryDirectory() as scratch:
+        if len(checkpoints) > 1:
+            source = average_checkpoints(checkpoints, Path(scratch) / "average.ckpt")
+            print(f"averaged the weights of {len(checkpoints)} checkpoints")
+        if bond_length_from is not None:
+            checkpoint = torch.load(source, map_location="cpu", weights_only=True)
+            length = median_bond_length(ShardSet(bond_length_from))
+            checkpoint["hyper_parameters"]["target_bond_length"] = length
+            print(f"target_bond_length {length:.2f} px, from {bond_length_from}")
+            source = Path(scratch) / "measured.ckpt"
+            torch.save(checkpoint, source)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return release_checkpoint(source, out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("checkpoint", type=Path)
+    parser.add_argument("checkpoints", type=Path, nargs="+", help="one, or several to average")
     parser.add_argument("--out", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--bond-length-from", type=Path, help="a train split of annotated shards")
     args = parser.parse_args(argv)
-    source = args.checkpoint
-    with tempfile.TemporaryDirectory() as scratch:
-        if args.bond_length_from is not None:
-            checkpoint = torch.load(source, map_location="cpu", weights_only=True)
-            length = median_bond_length(ShardSet(args.bond_length_from))
-            checkpoint["hyper_parameters"]["target_bond_length"] = length
-            print(f"target_bond_length {length:.2f} px, from {args.bond_length_from}")
-            source = Path(scratch) / "measured.ckpt"
-            torch.save(checkpoint, source)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        release = release_checkpoint(source, args.out)
+    try:
+        release = _release(args.checkpoints, args.out, args.bond_length_from)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     size = release.stat().st_size
     if size > MAX_BYTES:
         release.unlink()

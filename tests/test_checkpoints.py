@@ -1,15 +1,17 @@
-"""last.ckpt and best.ckpt across a resume: the best survives a run continued from last."""
+"""last.ckpt and best.ckpt across a resume: the best survives a run continued from last; weight
+averages of several checkpoints."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import lightning as L
+import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.utils.data import DataLoader, TensorDataset
 
-from inchi_lightning.training.checkpoints import LastCheckpoint
+from inchi_lightning.training.checkpoints import LastCheckpoint, average_checkpoints
 
 
 class ScriptedScore(L.LightningModule):
@@ -69,3 +71,46 @@ def test_a_better_validation_after_the_resume_is_the_new_best(tmp_path):
     _fit(tmp_path, scores, max_steps=4, resume=False)
     _fit(tmp_path, scores, max_steps=8, resume=True)
     assert _step(tmp_path / "best.ckpt") == 6
+
+
+def _scaled_copy(source: Path, target: Path, factor: float) -> Path:
+    checkpoint = torch.load(source, map_location="cpu", weights_only=True)
+    checkpoint["state_dict"] = {
+        name: tensor * factor if tensor.is_floating_point() else tensor + 5
+        for name, tensor in checkpoint["state_dict"].items()
+    }
+    torch.save(checkpoint, target)
+    return target
+
+
+def test_an_average_holds_the_mean_of_the_weights_and_the_first_ones_counts(
+    small_graph_checkpoint, tmp_path
+):
+    tripled = _scaled_copy(small_graph_checkpoint, tmp_path / "tripled.ckpt", 3.0)
+    average = average_checkpoints([small_graph_checkpoint, tripled], tmp_path / "mean.ckpt")
+    first = torch.load(small_graph_checkpoint, map_location="cpu", weights_only=True)
+    mean = torch.load(average, map_location="cpu", weights_only=True)
+    assert "optimizer_states" not in mean
+    assert mean["hyper_parameters"] == first["hyper_parameters"]
+    floats = 0
+    for name, tensor in first["state_dict"].items():
+        got = mean["state_dict"][name]
+        assert got.dtype == tensor.dtype
+        if tensor.is_floating_point():
+            floats += 1
+            assert torch.allclose(got, 2 * tensor, atol=1e-6), name
+        else:
+            assert torch.equal(got, tensor), name
+    assert floats > 0
+
+
+def test_checkpoints_of_other_shapes_are_not_averaged(small_graph_checkpoint, tmp_path):
+    checkpoint = torch.load(small_graph_checkpoint, map_location="cpu", weights_only=True)
+    name = next(iter(checkpoint["state_dict"]))
+    checkpoint["state_dict"][name] = torch.zeros(3)
+    torch.save(checkpoint, tmp_path / "other.ckpt")
+    with pytest.raises(ValueError, match="other names or shapes"):
+        average_checkpoints([small_graph_checkpoint, tmp_path / "other.ckpt"], tmp_path / "m.ckpt")
+    with pytest.raises(ValueError, match="at least two"):
+        average_checkpoints([small_graph_checkpoint], tmp_path / "m.ckpt")
+    assert not (tmp_path / "m.ckpt").exists()

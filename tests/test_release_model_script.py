@@ -1,0 +1,49 @@
+"""scripts/release_model.py: the file a model ships as, from one checkpoint or several."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import torch
+
+SCRIPT = Path(__file__).parent.parent / "scripts" / "release_model.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("release_model", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_several_checkpoints_are_released_as_their_mean_in_half_precision(
+    small_graph_checkpoint, tmp_path, capsys
+):
+    doubled = torch.load(small_graph_checkpoint, map_location="cpu", weights_only=True)
+    doubled["state_dict"] = {
+        name: tensor * 2 if tensor.is_floating_point() else tensor
+        for name, tensor in doubled["state_dict"].items()
+    }
+    torch.save(doubled, tmp_path / "doubled.ckpt")
+    out = tmp_path / "release.ckpt"
+    assert (
+        _script().main(
+            [str(small_graph_checkpoint), str(tmp_path / "doubled.ckpt"), "--out", str(out)]
+        )
+        == 0
+    )
+    assert "averaged the weights of 2 checkpoints" in capsys.readouterr().out
+    first = torch.load(small_graph_checkpoint, map_location="cpu", weights_only=True)["state_dict"]
+    released = torch.load(out, map_location="cpu", weights_only=True)["state_dict"]
+    name = next(n for n, t in first.items() if t.is_floating_point() and t.abs().sum() > 0)
+    assert released[name].dtype == torch.float16
+    assert torch.allclose(released[name].float(), 1.5 * first[name], atol=1e-2)
+
+
+def test_a_file_that_is_no_checkpoint_is_one_line_error(tmp_path, capsys):
+    (tmp_path / "notes.ckpt").write_text("not a checkpoint")
+    assert _script().main([str(tmp_path / "notes.ckpt"), "--out", str(tmp_path / "r.ckpt")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error:") and "not an inchi_lightning checkpoint" in err
+    assert len(err.splitlines()) == 1 and not (tmp_path / "r.ckpt").exists()
