@@ -6,6 +6,7 @@ and its shards are session-scoped; tests that change data copy it into their own
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
@@ -76,3 +77,17 @@ def small_graph_checkpoint(tmp_path) -> Path:
     path = tmp_path / "small-graph.ckpt"
     trainer.save_checkpoint(path)
     return path
+
+
+@pytest.fixture
+def load_script():
+    """``load_script("name")``: the module ``scripts/name.py`` (the scripts are no package)."""
+
+    def load(name: str):
+        path = Path(__file__).parent.parent / "scripts" / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load

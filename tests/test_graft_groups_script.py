@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -11,18 +10,9 @@ from rdkit import Chem
 from inchi_lightning import chem
 from inchi_lightning.graph_groups import GROUP_SMILES
 
-SCRIPT = Path(__file__).parent.parent / "scripts" / "graft_groups.py"
 
-
-def _script():
-    spec = importlib.util.spec_from_file_location("graft_groups", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_max_atoms_grafts_onto_small_corpus_molecules_only() -> None:
-    graft_groups = _script()
+def test_max_atoms_grafts_onto_small_corpus_molecules_only(load_script) -> None:
+    graft_groups = load_script("graft_groups")
     made = graft_groups.grafted(12, seed=3, max_atoms=10)
     assert len(made) == 12
     assert len({chem.inchi_from_smiles(smiles) for smiles, _ in made}) == 12
@@ -36,9 +26,9 @@ def test_max_atoms_grafts_onto_small_corpus_molecules_only() -> None:
 
 
 def test_groups_chooses_what_is_grafted_and_refuses_an_unknown_label(
-    tmp_path: Path, capsys
+    tmp_path: Path, capsys, load_script
 ) -> None:
-    graft_groups = _script()
+    graft_groups = load_script("graft_groups")
     out = tmp_path / "grafted.smi"
     assert graft_groups.main(["--out", str(out), "--n", "6", "--groups", "PMB,Trt"]) == 0
     lines = [line.split() for line in out.read_text().splitlines()]
@@ -50,8 +40,8 @@ def test_groups_chooses_what_is_grafted_and_refuses_an_unknown_label(
     assert "no such group label XYZ" in capsys.readouterr().err
 
 
-def test_pmbn_grafts_the_group_onto_a_ring_nitrogen() -> None:
-    graft_groups = _script()
+def test_pmbn_grafts_the_group_onto_a_ring_nitrogen(load_script) -> None:
+    graft_groups = load_script("graft_groups")
     made = graft_groups.grafted(8, seed=5, groups=("PMBN",))
     assert len(made) == 8
     protected = Chem.MolFromSmarts("[N;R;!a;+0]-[CH2]c1ccc(O[CH3])cc1")

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import torch
-
-SCRIPT = Path(__file__).parent.parent / "scripts" / "release_model.py"
-
-
-def _script():
-    spec = importlib.util.spec_from_file_location("release_model", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_several_checkpoints_are_released_as_their_mean_in_half_precision(
-    small_graph_checkpoint, tmp_path, capsys
+    small_graph_checkpoint, tmp_path, capsys, load_script
 ):
     doubled = torch.load(small_graph_checkpoint, map_location="cpu", weights_only=True)
     doubled["state_dict"] = {
@@ -28,7 +16,7 @@ def test_several_checkpoints_are_released_as_their_mean_in_half_precision(
     torch.save(doubled, tmp_path / "doubled.ckpt")
     out = tmp_path / "release.ckpt"
     assert (
-        _script().main(
+        load_script("release_model").main(
             [str(small_graph_checkpoint), str(tmp_path / "doubled.ckpt"), "--out", str(out)]
         )
         == 0
@@ -41,9 +29,14 @@ def test_several_checkpoints_are_released_as_their_mean_in_half_precision(
     assert torch.allclose(released[name].float(), 1.5 * first[name], atol=1e-2)
 
 
-def test_a_file_that_is_no_checkpoint_is_one_line_error(tmp_path, capsys):
+def test_a_file_that_is_no_checkpoint_is_one_line_error(tmp_path, capsys, load_script):
     (tmp_path / "notes.ckpt").write_text("not a checkpoint")
-    assert _script().main([str(tmp_path / "notes.ckpt"), "--out", str(tmp_path / "r.ckpt")]) == 2
+    assert (
+        load_script("release_model").main(
+            [str(tmp_path / "notes.ckpt"), "--out", str(tmp_path / "r.ckpt")]
+        )
+        == 2
+    )
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "not an inchi_lightning checkpoint" in err
     assert len(err.splitlines()) == 1 and not (tmp_path / "r.ckpt").exists()
