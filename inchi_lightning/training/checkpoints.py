@@ -161,11 +161,17 @@ def release_checkpoint(source: str | Path, target: str | Path) -> Path:
     """
     check_checkpoint(source)
     checkpoint = torch.load(source, map_location="cpu", weights_only=True)
-    release = {key: checkpoint[key] for key in RELEASE_KEYS if key in checkpoint}
-    release["state_dict"] = {
+    weights = {
         name: tensor.half() if tensor.is_floating_point() else tensor
         for name, tensor in checkpoint["state_dict"].items()
     }
+    return _save_release(checkpoint, weights, target)
+
+
+def _save_release(checkpoint: dict, weights: dict, target: str | Path) -> Path:
+    """``checkpoint``'s ``RELEASE_KEYS`` with ``weights`` as its state dict, saved atomically."""
+    release = {key: checkpoint[key] for key in RELEASE_KEYS if key in checkpoint}
+    release["state_dict"] = weights
     with atomic_path(target) as temporary:
         torch.save(release, temporary)
     return Path(target)
@@ -190,19 +196,16 @@ def average_checkpoints(sources: Sequence[str | Path], target: str | Path) -> Pa
         raise ValueError(f"the checkpoints hold different models: {', '.join(sorted(classes))}")
     first = torch.load(sources[0], map_location="cpu", weights_only=True)
     weights = first["state_dict"]
+    shapes = {name: t.shape for name, t in weights.items()}
     sums = {name: t.float() for name, t in weights.items() if t.is_floating_point()}
     for source in sources[1:]:
         other = torch.load(source, map_location="cpu", weights_only=True)["state_dict"]
-        shapes = {name: t.shape for name, t in other.items()}
-        if shapes != {name: t.shape for name, t in weights.items()}:
+        if {name: t.shape for name, t in other.items()} != shapes:
             raise ValueError(f"{source} holds weights of other names or shapes than {sources[0]}")
         for name in sums:
             sums[name] += other[name].float()
-    average = {key: first[key] for key in RELEASE_KEYS if key in first}
-    average["state_dict"] = {
+    average = {
         name: (sums[name] / len(sources)).to(t.dtype) if name in sums else t
         for name, t in weights.items()
     }
-    with atomic_path(target) as temporary:
-        torch.save(average, temporary)
-    return Path(target)
+    return _save_release(first, average, target)
