@@ -80,6 +80,26 @@ def small_graph_checkpoint(tmp_path) -> Path:
 
 
 @pytest.fixture
+def scaled_checkpoint(small_graph_checkpoint, tmp_path):
+    """``scaled_checkpoint(factor)``: a copy of the small checkpoint whose float weights are
+    multiplied by ``factor``; integer buffers are shifted by 5, so an average that must keep
+    the first checkpoint's counts can tell them apart."""
+    import torch
+
+    def scaled(factor: float) -> Path:
+        checkpoint = torch.load(small_graph_checkpoint, map_location="cpu", weights_only=True)
+        checkpoint["state_dict"] = {
+            name: tensor * factor if tensor.is_floating_point() else tensor + 5
+            for name, tensor in checkpoint["state_dict"].items()
+        }
+        target = tmp_path / f"scaled-{factor:g}.ckpt"
+        torch.save(checkpoint, target)
+        return target
+
+    return scaled
+
+
+@pytest.fixture
 def load_script():
     """``load_script("name")``: the module ``scripts/name.py`` (the scripts are no package)."""
 

@@ -73,20 +73,10 @@ def test_a_better_validation_after_the_resume_is_the_new_best(tmp_path):
     assert _step(tmp_path / "best.ckpt") == 6
 
 
-def _scaled_copy(source: Path, target: Path, factor: float) -> Path:
-    checkpoint = torch.load(source, map_location="cpu", weights_only=True)
-    checkpoint["state_dict"] = {
-        name: tensor * factor if tensor.is_floating_point() else tensor + 5
-        for name, tensor in checkpoint["state_dict"].items()
-    }
-    torch.save(checkpoint, target)
-    return target
-
-
 def test_an_average_holds_the_mean_of_the_weights_and_the_first_ones_counts(
-    small_graph_checkpoint, tmp_path
+    small_graph_checkpoint, scaled_checkpoint, tmp_path
 ):
-    tripled = _scaled_copy(small_graph_checkpoint, tmp_path / "tripled.ckpt", 3.0)
+    tripled = scaled_checkpoint(3.0)
     average = average_checkpoints([small_graph_checkpoint, tripled], tmp_path / "mean.ckpt")
     first = torch.load(small_graph_checkpoint, map_location="cpu", weights_only=True)
     mean = torch.load(average, map_location="cpu", weights_only=True)

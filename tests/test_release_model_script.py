@@ -6,18 +6,13 @@ import torch
 
 
 def test_several_checkpoints_are_released_as_their_mean_in_half_precision(
-    small_graph_checkpoint, tmp_path, capsys, load_script
+    small_graph_checkpoint, scaled_checkpoint, tmp_path, capsys, load_script
 ):
-    doubled = torch.load(small_graph_checkpoint, map_location="cpu", weights_only=True)
-    doubled["state_dict"] = {
-        name: tensor * 2 if tensor.is_floating_point() else tensor
-        for name, tensor in doubled["state_dict"].items()
-    }
-    torch.save(doubled, tmp_path / "doubled.ckpt")
+    doubled = scaled_checkpoint(2.0)
     out = tmp_path / "release.ckpt"
     assert (
         load_script("release_model").main(
-            [str(small_graph_checkpoint), str(tmp_path / "doubled.ckpt"), "--out", str(out)]
+            [str(small_graph_checkpoint), str(doubled), "--out", str(out)]
         )
         == 0
     )
