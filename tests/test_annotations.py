@@ -12,12 +12,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+import torch
 from rdkit import Chem
 
 from inchi_lightning import chem
 from inchi_lightning.graph_chem import molecule_from_graph
 from inchi_lightning.imaging import CleanParams, clean_with_transform
 from inchi_lightning.molgraph import GROUP_LABELS, MolGraph
+from inchi_lightning.network.graph import MAX_BOND_LENGTH, bond_radius, candidate_pairs
 from inchi_lightning.prep import annotations, render, synth
 
 SEED = 6  # turns BMS images both ways (checked below)
@@ -37,6 +39,8 @@ MOLECULES = [
 ]  # fmt: skip
 # Double bonds the molecule leaves open (E or Z): drawn crossed, so read without a /b layer.
 OPEN_DOUBLE_BONDS = {"O=C(O)C=Cc1ccccc1", "CCC(C)(C)N=Cc1ccccc1"}
+# RDKit draws one of its bonds 2.19 median neighbour distances long.
+ADAMANTANE = "CC(=O)NC12CC3CC(CC(C3)C1)C2"
 
 BARE_ATOM_RADIUS = 3.0  # px: lines meet at a bare carbon
 TEXT_RADIUS = 0.3  # of the font size: a label's glyph is about 0.7 font sizes high, round
@@ -116,6 +120,15 @@ def test_every_atom_lies_on_ink_after_clean(drawn) -> None:
         radii = _radii(smiles, index, item.graph) * scale + 1.0  # resampling blurs a pixel
         off = np.flatnonzero(distances > radii)
         assert off.size == 0, f"{smiles} (index {index}): atoms {off} off the ink after clean"
+
+
+@pytest.mark.parametrize("index", [0, 1])  # BMS, patent
+def test_every_drawn_bond_is_a_candidate_pair_even_adamantanes_long_one(index: int) -> None:
+    graph = render.render_annotated(ADAMANTANE, SEED, index, _fraction(index)).graph
+    points = torch.tensor(graph.points, dtype=torch.float64)
+    pairs = candidate_pairs(points, bond_radius(points, MAX_BOND_LENGTH)).tolist()
+    drawn_bonds = sorted(sorted((bond.begin, bond.end)) for bond in graph.bonds)
+    assert [pair for pair in drawn_bonds if pair not in pairs] == []
 
 
 def _has_open_double_bond(smiles: str) -> bool:

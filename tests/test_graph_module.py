@@ -15,6 +15,7 @@ from inchi_lightning.graph_chem import molecule_from_graph
 from inchi_lightning.imaging import CleanParams
 from inchi_lightning.molgraph import GraphAtom, GraphBond, MolGraph
 from inchi_lightning.network.encoder import EncoderConfig
+from inchi_lightning.network.graph import MAX_BOND_LENGTH
 from inchi_lightning.shards import ShardSet, write_shard
 from inchi_lightning.training.graph_data import (
     GraphDataset,
@@ -193,6 +194,12 @@ def test_a_drawing_is_read_at_the_sides_around_the_trained_bond_length_which_vot
     readings = model.read_molecules(images[192], {s: images[s] for s in model.reading_sizes})
     assert [r.inchi for r in readings] == [ETHANOL, ETHANOL]
     assert GraphReader(clean_params=CleanParams(image_size=64)).reading_sizes == ()
+
+
+def test_a_reader_reads_bonds_out_to_max_bond_length_and_trains_on_the_same_radius() -> None:
+    assert GraphReader().net.config.max_bond_length == MAX_BOND_LENGTH
+    model = GraphReader(max_bond_length=3.0)
+    assert model.net.config.max_bond_length == model.loss.net.max_bond_length == 3.0
 
 
 def four_drawings(shards) -> DataLoader:

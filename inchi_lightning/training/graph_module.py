@@ -25,6 +25,7 @@ from inchi_lightning.molgraph import (
 )
 from inchi_lightning.network.encoder import EncoderConfig
 from inchi_lightning.network.graph import (
+    MAX_BOND_LENGTH,
     DecodedGraph,
     GraphNetConfig,
     GraphRecognizer,
@@ -90,6 +91,10 @@ class GraphReader(TrainingRate):
         encoder: the ResNet trunk and its weights.
         neck: ``fpn`` or ``unet`` (see ``GraphNetConfig``).
         head_channels: channels of the stride-4 feature map.
+        max_bond_length: how far apart two atoms may be and still be read as a bond, in median
+            nearest-neighbour distances (``MAX_BOND_LENGTH``); training's unbonded pairs come
+            from the same radius. A checkpoint that does not record it (the shipped model's
+            recipe trained at 2.0) reads at this default.
         loss: loss weights and the bond classifier's training pairs.
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
@@ -116,6 +121,7 @@ class GraphReader(TrainingRate):
         encoder: EncoderConfig | None = None,
         neck: str = "fpn",
         head_channels: int = 96,
+        max_bond_length: float = MAX_BOND_LENGTH,
         loss: GraphLossConfig | None = None,
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
@@ -129,7 +135,9 @@ class GraphReader(TrainingRate):
         self.save_hyperparameters()
         self.clean_params = as_dataclass(CleanParams, clean_params) or CleanParams()
         encoder = as_dataclass(EncoderConfig, encoder)
-        self.net_config = network_config(encoder, neck=neck, head_channels=head_channels)
+        self.net_config = network_config(
+            encoder, neck=neck, head_channels=head_channels, max_bond_length=max_bond_length
+        )
         self.net = GraphRecognizer(self.net_config)
         self.loss = GraphLoss(self.net_config, as_dataclass(GraphLossConfig, loss))
         self.val_levenshtein, self.test_levenshtein = LevenshteinDistance(), LevenshteinDistance()
