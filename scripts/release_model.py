@@ -3,13 +3,15 @@
     python scripts/release_model.py checkpoints/graph-cpu/best.ckpt
     python scripts/release_model.py RUN/last.ckpt --bond-length-from RUN/shards/train
     python scripts/release_model.py RUN_A/best.ckpt RUN_B/best.ckpt   # their weights' mean
+    python scripts/release_model.py inchi_lightning/models/graph-resnet18-192.ckpt --threshold 0.4
 
 The release keeps the weights in fp16 and no optimiser or loop state
 (``checkpoints.release_checkpoint``), and is refused above 30 MB, the most a shipped model may
 take. Given several checkpoints of one model (fine-tunes from the same weights), it releases
 the mean of their weights (``checkpoints.average_checkpoints``), the first's settings kept.
 ``--bond-length-from`` measures a graph recogniser's ``target_bond_length`` on the
-annotated shards it trained on, for a checkpoint whose fit did not record it.
+annotated shards it trained on, for a checkpoint whose fit did not record it; ``--threshold``
+sets the heatmap probability it reads atoms above (the fit's, unless given).
 """
 
 from __future__ import annotations
@@ -29,21 +31,34 @@ from inchi_lightning.training.graph_data import median_bond_length
 MAX_BYTES = 30 * 2**20
 
 
-def _release(checkpoints: list[Path], out: Path, bond_length_from: Path | None) -> Path:
+def _release(checkpoints: list[Path], out: Path, settings: dict[str, float]) -> Path:
+    """``checkpoints`` (their mean when several) released to ``out`` with ``settings`` (reading
+    hyperparameters) written over the first one's."""
     source = checkpoints[0]
     with tempfile.TemporaryDirectory() as scratch:
         if len(checkpoints) > 1:
             source = average_checkpoints(checkpoints, Path(scratch) / "average.ckpt")
             print(f"averaged the weights of {len(checkpoints)} checkpoints")
-        if bond_length_from is not None:
+        if settings:
             checkpoint = torch.load(source, map_location="cpu", weights_only=True)
-            length = median_bond_length(ShardSet(bond_length_from))
-            checkpoint["hyper_parameters"]["target_bond_length"] = length
-            print(f"target_bond_length {length:.2f} px, from {bond_length_from}")
-            source = Path(scratch) / "measured.ckpt"
+            checkpoint["hyper_parameters"].update(settings)
+            source = Path(scratch) / "settings.ckpt"
             torch.save(checkpoint, source)
         out.parent.mkdir(parents=True, exist_ok=True)
         return release_checkpoint(source, out)
+
+
+def _settings(args: argparse.Namespace) -> dict[str, float]:
+    settings = {}
+    if args.bond_length_from is not None:
+        length = median_bond_length(ShardSet(args.bond_length_from))
+        settings["target_bond_length"] = length
+        print(f"target_bond_length {length:.2f} px, from {args.bond_length_from}")
+    if args.threshold is not None:
+        if not 0 < args.threshold < 1:
+            raise ValueError(f"--threshold must lie between 0 and 1, not {args.threshold}")
+        settings["threshold"] = args.threshold
+    return settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,9 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoints", type=Path, nargs="+", help="one, or several to average")
     parser.add_argument("--out", type=Path, default=SHIPPED_MODEL)
     parser.add_argument("--bond-length-from", type=Path, help="a train split of annotated shards")
+    parser.add_argument(
+        "--threshold", type=float, help="heatmap probability above which a peak is an atom"
+    )
     args = parser.parse_args(argv)
     try:
-        release = _release(args.checkpoints, args.out, args.bond_length_from)
+        release = _release(args.checkpoints, args.out, _settings(args))
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -35,3 +35,15 @@ def test_a_file_that_is_no_checkpoint_is_one_line_error(tmp_path, capsys, load_s
     err = capsys.readouterr().err.strip()
     assert err.startswith("error:") and "not an inchi_lightning checkpoint" in err
     assert len(err.splitlines()) == 1 and not (tmp_path / "r.ckpt").exists()
+
+
+def test_a_release_reads_at_the_threshold_it_is_given(
+    small_graph_checkpoint, tmp_path, capsys, load_script
+):
+    main = load_script("release_model").main
+    out = tmp_path / "release.ckpt"
+    assert main([str(small_graph_checkpoint), "--out", str(out), "--threshold", "0.4"]) == 0
+    checkpoint = torch.load(out, map_location="cpu", weights_only=True)
+    assert checkpoint["hyper_parameters"]["threshold"] == 0.4
+    assert main([str(small_graph_checkpoint), "--out", str(out), "--threshold", "4"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --threshold must lie between 0 and 1, not 4.0"
