@@ -21,8 +21,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import torch
-
 from inchi_lightning.shards import ShardSet
 from inchi_lightning.shipped import SHIPPED_MODEL
 from inchi_lightning.training.checkpoints import average_checkpoints, release_checkpoint
@@ -39,13 +37,8 @@ def _release(checkpoints: list[Path], out: Path, settings: dict[str, float]) -> 
         if len(checkpoints) > 1:
             source = average_checkpoints(checkpoints, Path(scratch) / "average.ckpt")
             print(f"averaged the weights of {len(checkpoints)} checkpoints")
-        if settings:
-            checkpoint = torch.load(source, map_location="cpu", weights_only=True)
-            checkpoint["hyper_parameters"].update(settings)
-            source = Path(scratch) / "settings.ckpt"
-            torch.save(checkpoint, source)
         out.parent.mkdir(parents=True, exist_ok=True)
-        return release_checkpoint(source, out)
+        return release_checkpoint(source, out, settings)
 
 
 def _settings(args: argparse.Namespace) -> dict[str, float]:

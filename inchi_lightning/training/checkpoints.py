@@ -9,8 +9,9 @@ from __future__ import annotations
 import dataclasses
 import pickle
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -153,14 +154,18 @@ def plain_hyperparameters(checkpoint: dict, module: L.LightningModule) -> None:
 RELEASE_KEYS = ("state_dict", "hyper_parameters", "pytorch-lightning_version", "global_step")
 
 
-def release_checkpoint(source: str | Path, target: str | Path) -> Path:
+def release_checkpoint(
+    source: str | Path, target: str | Path, settings: Mapping[str, Any] | None = None
+) -> Path:
     """Write ``source``'s model as a release: floating weights in fp16, no optimiser or loop
     state, atomically; it loads like any checkpoint (weights go back to the model's dtype).
+    ``settings`` (reading hyperparameters such as ``threshold``) replace the source's.
 
     Raises as ``check_checkpoint`` does for a file that is not one of this project's.
     """
     check_checkpoint(source)
     checkpoint = torch.load(source, map_location="cpu", weights_only=True)
+    checkpoint["hyper_parameters"].update(settings or {})
     weights = {
         name: tensor.half() if tensor.is_floating_point() else tensor
         for name, tensor in checkpoint["state_dict"].items()
