@@ -152,6 +152,13 @@ def mol_from_inchi(inchi: str) -> Chem.Mol | None:
     return mol if mol is not None and mol.GetNumAtoms() > 0 else None
 
 
+def smiles_from_inchi(inchi: str) -> str | None:
+    """The canonical SMILES of the molecule an InChI describes, or None when RDKit cannot read
+    it."""
+    mol = mol_from_inchi(inchi)
+    return None if mol is None else Chem.MolToSmiles(mol)
+
+
 def is_valid_inchi(inchi: str) -> bool:
     """True when RDKit can turn ``inchi`` into a molecule."""
     return mol_from_inchi(inchi) is not None

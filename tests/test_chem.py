@@ -48,6 +48,12 @@ def test_mol_from_inchi_and_validity() -> None:
         assert not chem.is_valid_inchi(bad)
 
 
+def test_smiles_from_inchi_round_trips_with_stereo() -> None:
+    alanine = chem.inchi_from_smiles("N[C@@H](C)C(=O)O")
+    assert chem.inchi_from_smiles(chem.smiles_from_inchi(alanine)) == alanine
+    assert chem.smiles_from_inchi("InChI=1S/garbage") is None
+
+
 def test_inchi_without_stereo_drops_only_the_stereo_layers() -> None:
     alanine = chem.inchi_from_smiles("N[C@@H](C)C(=O)O")
     flat = "InChI=1S/C3H7NO2/c1-2(4)3(5)6/h2H,4H2,1H3,(H,5,6)"

@@ -41,6 +41,16 @@ def test_csv_with_a_smiles_column_is_read(tmp_path: Path) -> None:
     assert molecules.read_smiles_file(headed) == [(2, "CCO")]
 
 
+def test_labels_csv_is_read_as_its_molecules(tmp_path: Path) -> None:
+    inchis = [chem.inchi_from_smiles(smiles) for smiles in ("OC(=O)[C@@H](N)C", "c1ccncc1")]
+    rows = ["image_id,InChI", f'a,"{inchis[0]}"', "b,InChI=1S/not-a-molecule", f"c,{inchis[1]}"]
+    read = molecules.read_smiles_file(write_lines(tmp_path / "train_labels.csv", rows))
+    assert [number for number, _ in read] == [2, 3, 4]
+    assert chem.inchi_from_smiles(read[0][1]) == inchis[0]  # stereo survives
+    assert chem.mol_from_smiles(read[1][1]) is None  # counted invalid by the walk
+    assert chem.inchi_from_smiles(read[2][1]) == inchis[1]
+
+
 def test_unreachable_n_raises_a_clear_error(tmp_path: Path) -> None:
     path = write_lines(tmp_path / "tiny.smi", ["C", "O"])  # nothing for BRICS to cut
     with pytest.raises(ValueError, match="only 2 distinct molecules"):

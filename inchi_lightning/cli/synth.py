@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="FILE",
         help="molecules to draw: one SMILES per line (a name may follow), or a CSV with a "
-        "'smiles' column; invalid lines are skipped and counted (default: the ~16,000 "
+        "'smiles' or an 'InChI' column (another dataset's train_labels.csv draws its "
+        "molecules again); invalid lines are skipped and counted (default: the ~16,000 "
         "molecules shipped with RDKit). Molecules made by BRICS recombination make up N "
         "when there are fewer",
     )

@@ -40,10 +40,13 @@ _BRICS_ATTEMPTS_PER_MOLECULE = 20  # give up after this many attempts per molecu
 def read_smiles_file(path: Path) -> list[tuple[int, str]]:
     """(line number, SMILES) for each molecule line of a SMILES or CSV file, unvalidated.
 
-    A CSV is recognised by a ``smiles`` column (any case) in its header. Otherwise each line's
-    first whitespace-separated field is the SMILES (the .smi convention: SMILES, then a name);
-    a first line reading ``smiles ...`` is taken as a header. Blank lines and ``#`` comments are
-    skipped. Raises ``FileNotFoundError`` when ``path`` is not a file.
+    A CSV is recognised by a ``smiles`` column (any case) in its header, or else an ``inchi``
+    column: a dataset's own ``train_labels.csv``, so that its molecules can be drawn again in
+    new styles; each InChI is written as SMILES here (an unreadable one is kept as it is, to be
+    counted invalid with the rest). Otherwise each line's first whitespace-separated field is
+    the SMILES (the .smi convention: SMILES, then a name); a first line reading ``smiles ...``
+    is taken as a header. Blank lines and ``#`` comments are skipped. Raises
+    ``FileNotFoundError`` when ``path`` is not a file.
     """
     if not path.is_file():
         raise FileNotFoundError(f"SMILES file not found: {path}")
@@ -51,14 +54,15 @@ def read_smiles_file(path: Path) -> list[tuple[int, str]]:
         lines = handle.read().splitlines()
     header = next(csv.reader(lines[:1]), [])
     columns = [field.strip().lower() for field in header]
-    if len(columns) > 1 and "smiles" in columns:
-        column = columns.index("smiles")
-        rows = csv.reader(lines[1:])
-        return [
-            (number, row[column].strip())
-            for number, row in enumerate(rows, start=2)
-            if len(row) > column and row[column].strip()
-        ]
+    for name, as_smiles in (("smiles", str), ("inchi", _smiles_from_inchi)):
+        if len(columns) > 1 and name in columns:
+            column = columns.index(name)
+            rows = csv.reader(lines[1:])
+            return [
+                (number, as_smiles(row[column].strip()))
+                for number, row in enumerate(rows, start=2)
+                if len(row) > column and row[column].strip()
+            ]
     molecules = []
     for number, line in enumerate(lines, start=1):
         fields = line.split()
@@ -68,6 +72,10 @@ def read_smiles_file(path: Path) -> list[tuple[int, str]]:
             continue
         molecules.append((number, fields[0]))
     return molecules
+
+
+def _smiles_from_inchi(inchi: str) -> str:
+    return chem.smiles_from_inchi(inchi) or inchi
 
 
 def load_candidates(smiles_file: Path | None) -> list[tuple[int, str]]:
