@@ -8,7 +8,7 @@
 The release keeps the weights in fp16 and no optimiser or loop state
 (``checkpoints.release_checkpoint``), and is refused above 30 MB, the most a shipped model may
 take. Given several checkpoints of one model (fine-tunes from the same weights), it releases
-the mean of their weights (``checkpoints.average_checkpoints``), the first's settings kept.
+the mean of their weights (``checkpoints.mean_checkpoint``), the first's settings kept.
 ``--bond-length-from`` measures a graph recogniser's ``target_bond_length`` on the
 annotated shards it trained on, for a checkpoint whose fit did not record it; ``--threshold``
 sets the heatmap probability it reads atoms above (the fit's, unless given).
@@ -18,27 +18,21 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 from inchi_lightning.shards import ShardSet
 from inchi_lightning.shipped import SHIPPED_MODEL
-from inchi_lightning.training.checkpoints import average_checkpoints, release_checkpoint
+from inchi_lightning.training.checkpoints import release_checkpoint
 from inchi_lightning.training.graph_data import median_bond_length
 
 MAX_BYTES = 30 * 2**20
 
 
 def _release(checkpoints: list[Path], out: Path, settings: dict[str, float]) -> Path:
-    """``checkpoints`` (their mean when several) released to ``out`` with ``settings`` (reading
-    hyperparameters) written over the first one's."""
-    source = checkpoints[0]
-    with tempfile.TemporaryDirectory() as scratch:
-        if len(checkpoints) > 1:
-            source = average_checkpoints(checkpoints, Path(scratch) / "average.ckpt")
-            print(f"averaged the weights of {len(checkpoints)} checkpoints")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        return release_checkpoint(source, out, settings)
+    if len(checkpoints) > 1:
+        print(f"averaging the weights of {len(checkpoints)} checkpoints")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return release_checkpoint(checkpoints, out, settings)
 
 
 def _settings(args: argparse.Namespace) -> dict[str, float]:

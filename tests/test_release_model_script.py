@@ -16,7 +16,7 @@ def test_several_checkpoints_are_released_as_their_mean_in_half_precision(
         )
         == 0
     )
-    assert "averaged the weights of 2 checkpoints" in capsys.readouterr().out
+    assert "averaging the weights of 2 checkpoints" in capsys.readouterr().out
     first = torch.load(small_graph_checkpoint, map_location="cpu", weights_only=True)["state_dict"]
     released = torch.load(out, map_location="cpu", weights_only=True)["state_dict"]
     name = next(n for n, t in first.items() if t.is_floating_point() and t.abs().sum() > 0)

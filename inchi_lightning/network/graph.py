@@ -36,6 +36,9 @@ HEATMAP_PRIOR_BIAS = -2.19
 # nearly uniform. Not 2: 0.73% of synthetic drawings have a bond longer than twice that, 213
 # of 220 of them bridged rings (RDKit draws adamantane's long bond at 2.19); 0.06% beyond 2.5.
 MAX_BOND_LENGTH = 2.5
+# Heatmap probability above which a peak is an atom, unless a reader is given its own (the
+# shipped model reads at 0.4, measured for it: scripts/release_model.py --threshold).
+ATOM_THRESHOLD = 0.3
 
 
 @dataclass
@@ -311,7 +314,7 @@ class DecodedGraph(NamedTuple):
 
 
 def decode_atoms(
-    outputs: dict[str, torch.Tensor], threshold: float = 0.3, max_atoms: int = 128
+    outputs: dict[str, torch.Tensor], threshold: float = ATOM_THRESHOLD, max_atoms: int = 128
 ) -> list[DecodedAtoms]:
     """Heatmap peaks → per image atoms: local maxima (3x3) above ``threshold``, at most
     ``max_atoms``; class and charge are the argmax at the peak's cell."""
@@ -345,7 +348,7 @@ def decode_atoms(
 def decode_graph(
     model: GraphRecognizer,
     images: torch.Tensor,
-    threshold: float = 0.3,
+    threshold: float = ATOM_THRESHOLD,
     max_atoms: int = 128,
     max_bond_length: float | None = None,
 ) -> list[DecodedGraph]:

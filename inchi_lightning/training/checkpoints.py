@@ -155,40 +155,44 @@ RELEASE_KEYS = ("state_dict", "hyper_parameters", "pytorch-lightning_version", "
 
 
 def release_checkpoint(
-    source: str | Path, target: str | Path, settings: Mapping[str, Any] | None = None
+    sources: str | Path | Sequence[str | Path],
+    target: str | Path,
+    settings: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write ``source``'s model as a release: floating weights in fp16, no optimiser or loop
-    state, atomically; it loads like any checkpoint (weights go back to the model's dtype).
-    ``settings`` (reading hyperparameters such as ``threshold``) replace the source's.
+    """Write a model as a release: one checkpoint's, or the mean of several's weights
+    (``mean_checkpoint``); floating weights in fp16, no optimiser or loop state, atomically. It
+    loads like any checkpoint (weights go back to the model's dtype). ``settings`` (reading
+    hyperparameters such as ``threshold``) replace the source's (the first one's).
 
-    Raises as ``check_checkpoint`` does for a file that is not one of this project's.
+    Raises as ``check_checkpoint`` does for a file that is not one of this project's, and as
+    ``mean_checkpoint`` does for several that cannot be averaged.
     """
-    check_checkpoint(source)
-    checkpoint = torch.load(source, map_location="cpu", weights_only=True)
+    if isinstance(sources, (str, Path)):
+        sources = [sources]
+    checkpoint = _load(sources[0]) if len(sources) == 1 else mean_checkpoint(sources)
     checkpoint["hyper_parameters"].update(settings or {})
-    weights = {
+    release = {key: checkpoint[key] for key in RELEASE_KEYS if key in checkpoint}
+    release["state_dict"] = {
         name: tensor.half() if tensor.is_floating_point() else tensor
         for name, tensor in checkpoint["state_dict"].items()
     }
-    return _save_release(checkpoint, weights, target)
-
-
-def _save_release(checkpoint: dict, weights: dict, target: str | Path) -> Path:
-    """``checkpoint``'s ``RELEASE_KEYS`` with ``weights`` as its state dict, saved atomically."""
-    release = {key: checkpoint[key] for key in RELEASE_KEYS if key in checkpoint}
-    release["state_dict"] = weights
     with atomic_path(target) as temporary:
         torch.save(release, temporary)
     return Path(target)
 
 
-def average_checkpoints(sources: Sequence[str | Path], target: str | Path) -> Path:
-    """Write the mean of ``sources``' weights, with the first one's hyperparameters, atomically.
+def _load(source: str | Path) -> dict:
+    check_checkpoint(source)
+    return torch.load(source, map_location="cpu", weights_only=True)
+
+
+def mean_checkpoint(sources: Sequence[str | Path]) -> dict:
+    """The first of ``sources``' checkpoints with the mean of all their weights.
 
     A weight average ("model soup") of fine-tunes from the same weights: they stay in one
     basin, where their mean often reads better than each of them. Floating tensors are averaged
-    in fp32 and stored in the first's dtype; integer ones (BatchNorm's batch counts) are the
-    first's. The result is a checkpoint like any, without optimiser or loop state.
+    in fp32 and kept in the first's dtype; integer ones (BatchNorm's batch counts) are the
+    first's.
 
     Raises:
         ValueError: fewer than two sources, or checkpoints of different models or weight
@@ -199,7 +203,7 @@ def average_checkpoints(sources: Sequence[str | Path], target: str | Path) -> Pa
     classes = {model_class_path(check_checkpoint(source)) for source in sources}
     if len(classes) > 1:
         raise ValueError(f"the checkpoints hold different models: {', '.join(sorted(classes))}")
-    first = torch.load(sources[0], map_location="cpu", weights_only=True)
+    first = _load(sources[0])
     weights = first["state_dict"]
     shapes = {name: t.shape for name, t in weights.items()}
     sums = {name: t.float() for name, t in weights.items() if t.is_floating_point()}
@@ -209,8 +213,8 @@ def average_checkpoints(sources: Sequence[str | Path], target: str | Path) -> Pa
             raise ValueError(f"{source} holds weights of other names or shapes than {sources[0]}")
         for name in sums:
             sums[name] += other[name].float()
-    average = {
+    first["state_dict"] = {
         name: (sums[name] / len(sources)).to(t.dtype) if name in sums else t
         for name, t in weights.items()
     }
-    return _save_release(first, average, target)
+    return first

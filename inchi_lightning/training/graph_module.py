@@ -25,6 +25,7 @@ from inchi_lightning.molgraph import (
 )
 from inchi_lightning.network.encoder import EncoderConfig
 from inchi_lightning.network.graph import (
+    ATOM_THRESHOLD,
     MAX_BOND_LENGTH,
     DecodedGraph,
     GraphNetConfig,
@@ -99,7 +100,7 @@ class GraphReader(TrainingRate):
         lr: AdamW learning rate.
         weight_decay: AdamW weight decay.
         warmup_steps: linear warm-up steps before the cosine decay.
-        threshold: heatmap probability above which a peak is an atom.
+        threshold: heatmap probability above which a peak is an atom (``ATOM_THRESHOLD``).
         num_logged_samples: validation images shown in TensorBoard each validation, with the
             atoms and bonds read drawn over them, and their InChIs against the truth.
         target_bond_length: the training drawings' median bond length in pixels of
@@ -126,7 +127,7 @@ class GraphReader(TrainingRate):
         lr: float = 1e-3,
         weight_decay: float = 1e-4,
         warmup_steps: int = 100,
-        threshold: float = 0.3,
+        threshold: float = ATOM_THRESHOLD,
         num_logged_samples: int = 8,
         target_bond_length: float = 0.0,
         init_weights: str | None = None,
