@@ -6,9 +6,9 @@ styles apart, one Markdown row per CSV: several readings of one set side by side
     python -m inchi_lightning evaluate --images ~/runs/heldout190 --out shipped.csv
     python bench/by_style.py shipped.csv other.csv --seed 190 --n 1114 --patent-fraction 0.5
 
-A synth image's style follows from its plan index (``render.style_kind``), and its index from
-its id (``synth.image_ids``): ``--seed``, ``--n`` and ``--patent-fraction`` are the synth
-command's. Scores the ``final`` column (after RDKit's post-processing), as ``evaluate`` reports.
+A synth image's style follows from its id (``synth.image_styles``): ``--seed``, ``--n`` and
+``--patent-fraction`` are the synth command's. Scores the ``final`` column (after RDKit's
+post-processing), as ``evaluate`` reports.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from inchi_lightning.prep.render import style_kind
-from inchi_lightning.prep.synth import image_ids
+from inchi_lightning.prep.synth import image_styles
 
 STYLES = ("bms", "patent")
 
@@ -53,10 +52,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, required=True, help="the synth command's --n")
     parser.add_argument("--patent-fraction", type=float, required=True)
     args = parser.parse_args(argv)
-    styles = {
-        image_id: style_kind(args.seed, index, args.patent_fraction)
-        for index, image_id in enumerate(image_ids(args.seed, args.n))
-    }
+    styles = image_styles(args.seed, args.n, args.patent_fraction)
     print("| reading | all | BMS style | patent style | Levenshtein |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for path in args.csvs:

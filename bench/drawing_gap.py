@@ -27,7 +27,7 @@ from inchi_lightning.evaluation.labelled_set import load_reader, read_labelled_r
 from inchi_lightning.imaging import clean_with_transform
 from inchi_lightning.molgraph import MolGraph
 from inchi_lightning.prep.annotations import ANNOTATIONS_NAME
-from inchi_lightning.prep.synth import image_ids, image_path, style_kind
+from inchi_lightning.prep.synth import image_path, image_styles
 from inchi_lightning.shipped import require_shipped_model
 
 READING_SIDE = 384  # fine enough to place the atoms of the largest uspto-300 molecules
@@ -41,7 +41,7 @@ def stroke_width(gray: np.ndarray) -> float:
 
 
 def synthetic_ratios(raw: Path, seed: int, n: int, fraction: float, every: int) -> dict:
-    kinds = {i: style_kind(seed, index, fraction) for index, i in enumerate(image_ids(seed, n))}
+    kinds = image_styles(seed, n, fraction)
     ratios = defaultdict(list)
     with open(raw / ANNOTATIONS_NAME) as lines:
         for number, line in enumerate(lines):

@@ -10,10 +10,9 @@ with ``--files`` (the synth output the shards were made from), from their image 
 ``evaluate`` and ``predict`` read a user's: cleaned at the trained side, then read again at the
 sides the scale vote asks for.
 
-A synth image's style follows from its plan index (``render.style_kind``), and its index from
-its id (``synth.image_ids``): ``--seed``, ``--n`` and ``--patent-fraction`` are the synth
-command's. "No stereo" compares the InChIs without their /b, /t, /m and /s layers, the measure
-of the issue's stereo-free reference.
+A synth image's style follows from its id (``synth.image_styles``): ``--seed``, ``--n`` and
+``--patent-fraction`` are the synth command's. "No stereo" compares the InChIs without their
+/b, /t, /m and /s layers, the measure of the issue's stereo-free reference.
 """
 
 from __future__ import annotations
@@ -34,8 +33,7 @@ from inchi_lightning.evaluation.labelled_set import (
     read_samples,
 )
 from inchi_lightning.evaluation.scoring import Sample
-from inchi_lightning.prep.render import style_kind
-from inchi_lightning.prep.synth import image_ids
+from inchi_lightning.prep.synth import image_styles
 from inchi_lightning.shards import ShardSet
 
 
@@ -69,10 +67,7 @@ def main() -> None:
         "--files", type=Path, help="the synth output to read the split's image files from"
     )
     args = parser.parse_args()
-    style = {
-        image_id: style_kind(args.seed, index, args.patent_fraction)
-        for index, image_id in enumerate(image_ids(args.seed, args.n))
-    }
+    style = image_styles(args.seed, args.n, args.patent_fraction)
     by_style = defaultdict(list)
     split_dir = args.shards / args.split
     if args.files:

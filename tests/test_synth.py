@@ -261,7 +261,9 @@ def test_patent_fraction_mixes_both_styles_deterministically(
     assert set(kinds) == {"bms", "patent"}
     # Same plan as the BMS-only reference; only the patent images are drawn differently.
     plain = file_tree(reference)
+    drawn_styles = synth.image_styles(SEED, n, 0.5)
     for index, row in enumerate(synth_labels(runs[0])):
+        assert drawn_styles[row["image_id"]] == kinds[index]
         path = str(synth.image_path(Path(), row["image_id"]))
         image = cv2.imdecode(np.frombuffer(mixed[path], np.uint8), cv2.IMREAD_UNCHANGED)
         assert set(np.unique(image)) == {0, 255}

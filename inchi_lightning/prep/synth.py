@@ -92,6 +92,16 @@ def image_ids(seed: int, n: int) -> list[str]:
     return ids
 
 
+def image_styles(seed: int, n: int, patent_fraction: float) -> dict[str, styles.StyleKind]:
+    """Each image id of a synth run (its ``seed``, ``n`` and ``patent_fraction``) -> the style
+    it was drawn in: plan entry i has id ``image_ids(seed, n)[i]`` and ``render.style_kind``'s
+    style for i, so benchmarks can split a run's readings by style without the plan file."""
+    return {
+        image_id: render.style_kind(seed, index, patent_fraction)
+        for index, image_id in enumerate(image_ids(seed, n))
+    }
+
+
 def image_path(out_dir: Path, image_id: str) -> Path:
     """Where the BMS layout keeps ``image_id``: ``train/a/b/c/abc....png``."""
     return out_dir / IMAGES_DIR / image_id[0] / image_id[1] / image_id[2] / f"{image_id}.png"
