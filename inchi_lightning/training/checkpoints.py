@@ -203,7 +203,7 @@ def mean_checkpoint(sources: Sequence[str | Path]) -> dict:
     classes = {model_class_path(check_checkpoint(source)) for source in sources}
     if len(classes) > 1:
         raise ValueError(f"the checkpoints hold different models: {', '.join(sorted(classes))}")
-    first = _load(sources[0])
+    first = torch.load(sources[0], map_location="cpu", weights_only=True)  # checked above
     weights = first["state_dict"]
     shapes = {name: t.shape for name, t in weights.items()}
     sums = {name: t.float() for name, t in weights.items() if t.is_floating_point()}
