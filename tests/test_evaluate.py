@@ -2,6 +2,7 @@
 
 import csv
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -87,12 +88,14 @@ def test_each_step_is_scored_on_its_own_predictions(tiny_ckpt, tiny_raw, monkeyp
     beams = ["InChI=1S/C9/bad", "InChI=1S/CH4O/c2-1/h2H,1H3"]
 
     def decode(self, images):
-        return [beams] * len(images), torch.zeros(len(images), 2)
+        return [beams] * len(images), torch.tensor([[-0.1, -0.7]]).repeat(len(images), 1)
 
     monkeypatch.setattr(InChICaptioner, "decode", decode)
     samples = predict_labelled(tiny_ckpt, tiny_raw, num_workers=0, limit=4, progress=False)
     finals = {s.prediction.final for s in samples}
     assert {s.prediction.chosen for s in samples} == {beams[1]}
+    # The confidence is the chosen candidate's, not the unreadable best one's.
+    assert [s.confidence for s in samples] == pytest.approx([-0.7] * len(samples))
     assert finals == {"InChI=1S/CH4O/c1-2/h2H,1H3"}
     raw, chosen, final = score_steps(samples, list(STEPS))
     assert (raw.valid, chosen.valid, final.valid) == (0.0, 1.0, 1.0)
@@ -126,7 +129,10 @@ def test_flat_folder_without_rdkit_reports_the_raw_row_and_unreadable_images(
     assert all(r["final"] == r["raw"] for r in rows.values())
     for image_id, truth in [("broken", "InChI=1S/H2O/h1H2"), ("absent", "InChI=1S/CH4/h1H4")]:
         assert rows[image_id]["raw"] == "" and rows[image_id]["error"]
+        assert math.isnan(float(rows[image_id]["confidence"]))
         assert int(rows[image_id]["levenshtein_raw"]) == len(truth)
+    # The captioner's confidence: a mean token log-probability.
+    assert all(float(rows[label["image_id"]]["confidence"]) <= 0 for label in labels)
     warning = captured.err.splitlines()[-1]
     assert warning.startswith("warning: 2 unreadable") and "broken" in warning
     direct = [Levenshtein.distance(r["raw"], r["truth"]) for r in rows.values()]

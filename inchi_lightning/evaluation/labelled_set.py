@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -185,11 +186,13 @@ def read_samples(
         for batch in tqdm(loader, desc="evaluating", unit="batch", disable=not progress):
             # The graph recogniser re-reads an image at the scale its bonds ask for.
             rescaled = {"rescaled": batch["rescaled"]} if "rescaled" in batch else {}
-            candidates, _ = model.decode(batch["images"].to(device), **rescaled)
-            for image_id, truth, error, beams in zip(
-                batch["image_ids"], batch["inchis"], batch["errors"], candidates, strict=True
-            ):
+            candidates, scores = model.decode(batch["images"].to(device), **rescaled)
+            for image_id, truth, error, beams, beam_scores in zip(
+                batch["image_ids"], batch["inchis"], batch["errors"], candidates,
+                scores.tolist(), strict=True,
+            ):  # fmt: skip
                 # An unreadable image has no candidates: an empty prediction.
                 prediction = postprocess([] if error else beams, choose=rdkit, normalise=rdkit)
-                samples.append(Sample(image_id, truth, prediction, error))
+                confidence = math.nan if error else beam_scores[prediction.chosen_index]
+                samples.append(Sample(image_id, truth, prediction, error, confidence))
     return samples

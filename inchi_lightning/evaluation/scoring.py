@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -56,12 +57,18 @@ STEPS = {
 
 @dataclasses.dataclass(frozen=True)
 class Sample:
-    """One labelled image's prediction; ``error`` says why an unreadable image has none."""
+    """One labelled image's prediction; ``error`` says why an unreadable image has none.
+
+    ``confidence`` is the model's score for the candidate chosen (the graph recogniser's: its
+    least certain atom or bond, 0-1; the captioner's: the candidate's mean token
+    log-probability); NaN for an unreadable image.
+    """
 
     image_id: str
     truth: str
     prediction: PostProcessed
     error: str = ""
+    confidence: float = math.nan
 
     def predicted(self, step: str) -> str:
         return getattr(self.prediction, step)
@@ -95,7 +102,8 @@ def score_steps(samples: Sequence[Sample], steps: Sequence[str]) -> list[StepSco
 
 
 def write_samples(samples: Sequence[Sample], path: str | os.PathLike) -> Path:
-    """One row per image: truth, the prediction after each step, distances and validity."""
+    """One row per image: truth, the prediction after each step, distances, validity and
+    the model's confidence."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as handle:
@@ -103,13 +111,13 @@ def write_samples(samples: Sequence[Sample], path: str | os.PathLike) -> Path:
         writer.writerow([
             "image_id", "truth", "raw", "chosen", "final", "chosen_rank",
             "levenshtein_raw", "levenshtein_chosen", "levenshtein_final",
-            "raw_valid", "final_valid", "error",
+            "raw_valid", "final_valid", "error", "confidence",
         ])  # fmt: skip
         for s in samples:
             p = s.prediction
             distances = [Levenshtein.distance(s.predicted(step), s.truth) for step in STEPS]
             writer.writerow([
                 s.image_id, s.truth, p.raw, p.chosen, p.final, p.chosen_index, *distances,
-                int(p.raw_valid), int(p.valid), s.error,
+                int(p.raw_valid), int(p.valid), s.error, f"{s.confidence:.4g}",
             ])  # fmt: skip
     return path
