@@ -38,6 +38,8 @@ def coverage_rows(
 
 
 def table(path: Path) -> str:
+    if not path.is_file():
+        raise SystemExit(f"error: no file {path}")
     with path.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     if not rows or "confidence" not in rows[0]:
@@ -57,7 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("csvs", type=Path, nargs="+", help="evaluate --out files")
     args = parser.parse_args(argv)
-    print("\n\n".join(table(path) for path in args.csvs))
+    for index, path in enumerate(args.csvs):
+        print(("\n" if index else "") + table(path))
 
 
 if __name__ == "__main__":
