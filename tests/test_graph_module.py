@@ -144,7 +144,7 @@ def test_a_drawing_is_read_at_the_sides_around_the_trained_bond_length_which_vot
         head_channels=16,
         target_bond_length=24.0,
     )
-    assert model.reading_sizes == (160, 224, 256, 288, 320, 352, 384)
+    assert model.reading_sizes == (96, 128, 160, 224, 256, 288, 320, 352, 384)
     # At 192 px image 0 has 16 px bonds (it wants 288 px) and reads as ethanol at 224, 256 and
     # 288 only; image 1 has the trained 24 px bonds and reads as ethanol at 192 only.
     at_192 = {0: 16.0, 1: 24.0}
@@ -168,10 +168,11 @@ def test_a_drawing_is_read_at_the_sides_around_the_trained_bond_length_which_vot
     assert [r.inchi for r in readings] == [ETHANOL, PROPANE]
     assert read_rows == {
         192: [0, 1],
+        128: [1],
         160: [1],
         224: [0, 1],
         256: [0, 1],
-        288: [0, 1],
+        288: [0],
         320: [0],
         352: [0],
     }
@@ -194,6 +195,30 @@ def test_a_drawing_is_read_at_the_sides_around_the_trained_bond_length_which_vot
     readings = model.read_molecules(images[192], {s: images[s] for s in model.reading_sizes})
     assert [r.inchi for r in readings] == [ETHANOL, ETHANOL]
     assert GraphReader(clean_params=CleanParams(image_size=64)).reading_sizes == ()
+
+
+def test_a_drawing_with_long_bonds_is_read_smaller_than_the_trained_side(monkeypatch):
+    """A small molecule in a real drawing fills the image: at 192 px its bonds are twice the
+    trained 24 px, so it is read at 96 px and the sides nearest, and those readings win."""
+    model = GraphReader(
+        clean_params=CleanParams(image_size=192),
+        encoder=EncoderConfig(name="resnet18", weights="none"),
+        head_channels=16,
+        target_bond_length=24.0,
+    )
+    read_sides = []
+
+    def read(images):
+        side = images.shape[-1]
+        read_sides.append(side)
+        return [chain(48.0 * side / 192, "O" if side <= 128 else "C")]
+
+    monkeypatch.setattr(model, "read", read)
+    image = {s: torch.zeros(1, 1, s, s, dtype=torch.uint8) for s in (192, *model.reading_sizes)}
+    (reading,) = model.read_molecules(image[192], {s: image[s] for s in model.reading_sizes})
+    assert sorted(read_sides) == [96, 128, 160, 192, 224]
+    # 96 and 128 px (1 + 0.75) outvote 160, 192 and 224 (0.6 + 0.5 + 0.43).
+    assert reading.inchi == ETHANOL
 
 
 def test_a_reader_reads_bonds_out_to_max_bond_length_and_trains_on_the_same_radius() -> None:

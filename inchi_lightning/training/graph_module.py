@@ -42,8 +42,9 @@ from inchi_lightning.training.graph_matching import matched_counts
 from inchi_lightning.training.metrics import ExactMatch, LevenshteinDistance
 from inchi_lightning.training.module import TrainingRate, as_dataclass, ink, stepped
 
-# Where ``read_molecules`` may look, as shares of the trained side: 32 px apart at 192.
-READING_SCALES = (5 / 6, 7 / 6, 4 / 3, 3 / 2, 5 / 3, 11 / 6, 2.0)
+# Where ``read_molecules`` may look, as shares of the trained side: 32 px apart at 192. Real
+# drawings of large molecules come out smaller than any training drawing, small ones larger.
+READING_SCALES = (1 / 2, 2 / 3, 5 / 6, 7 / 6, 4 / 3, 3 / 2, 5 / 3, 11 / 6, 2.0)
 SCALE_VOTERS = 5  # the sides an image file is read at, around the one its bonds ask for
 # Classifiers whose class lists grow at their end (molgraph): older weights are padded on load.
 APPENDED_CLASS_LAYERS = ("net.atom_head",)
@@ -178,7 +179,7 @@ class GraphReader(TrainingRate):
     @property
     def reading_sizes(self) -> tuple[int, ...]:
         """The other sides an image file is cleaned at for ``read_molecules`` (none when
-        ``target_bond_length`` is 0): 5/6 to 2 times the trained size, multiples of 32."""
+        ``target_bond_length`` is 0): 1/2 to 2 times the trained size, multiples of 32."""
         if not self.hparams.get("target_bond_length"):
             return ()
         side = self.clean_params.image_size
