@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-SHIPPED_NAME = "graph-resnet18-192.ckpt"
+SHIPPED_NAME = "graph-resnet18-256.ckpt"
 SHIPPED_MODEL = Path(__file__).parent / "models" / SHIPPED_NAME
 SHIPPED_KEYWORD = "shipped"  # what a config writes for it (GraphReader's init_weights)
 

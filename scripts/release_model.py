@@ -3,7 +3,7 @@
     python scripts/release_model.py checkpoints/graph-cpu/best.ckpt
     python scripts/release_model.py RUN/last.ckpt --bond-length-from RUN/shards/train
     python scripts/release_model.py RUN_A/best.ckpt RUN_B/best.ckpt   # their weights' mean
-    python scripts/release_model.py inchi_lightning/models/graph-resnet18-192.ckpt --threshold 0.4
+    python scripts/release_model.py inchi_lightning/models/graph-resnet18-256.ckpt --threshold 0.3
 
 The release keeps the weights in fp16 and no optimiser or loop state
 (``checkpoints.release_checkpoint``), and is refused above 30 MB, the most a shipped model may
