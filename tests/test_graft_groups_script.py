@@ -46,3 +46,12 @@ def test_pmbn_grafts_the_group_onto_a_ring_nitrogen(load_script) -> None:
     assert len(made) == 8
     protected = Chem.MolFromSmarts("[N;R;!a;+0]-[CH2]c1ccc(O[CH3])cc1")
     assert all(chem.mol_from_smiles(smiles).HasSubstructMatch(protected) for smiles, _ in made)
+
+
+def test_halogens_are_grafted_as_atoms_onto_an_aromatic_carbon(load_script) -> None:
+    graft_groups = load_script("graft_groups")
+    made = graft_groups.grafted(6, seed=7, groups=("I", "Br"))
+    assert [group for _, group in made] == ["I", "Br"] * 3
+    for smiles, halogen in made:
+        assert chem.mol_from_smiles(smiles).HasSubstructMatch(Chem.MolFromSmarts(f"c-[{halogen}]"))
+    assert graft_groups.main(["--out", "/dev/null", "--n", "2", "--groups", "I"]) == 0
