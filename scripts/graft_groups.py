@@ -38,8 +38,8 @@ GROUPS = (
 )
 
 # Halogens are drawn as one-letter labels, not groups, but rare ones read badly: iodine's "I"
-# is a bare stroke, read as the methyl a bond's end draws (4 of the 11 iodides among the
-# held-out drawings of session 20 were misread, against 5% of all). Grafted, they are drawn
+# is a bare stroke, read as the methyl a bond's end draws (session 20's model misread 4 of the
+# 11 iodides among the seed-190 held-out drawings, against 5% of all). Grafted, they are drawn
 # often enough to be told apart.
 HALOGENS = {"I": "*I", "Br": "*Br", "Cl": "*Cl", "F": "*F"}
 GRAFTS = {**GROUP_SMILES, **HALOGENS}
