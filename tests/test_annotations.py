@@ -209,8 +209,8 @@ def test_a_corrupt_annotations_file_is_refused_naming_its_line(
 def test_an_image_that_cannot_be_recorded_keeps_its_place_without_a_graph(
     tmp_path: Path,
 ) -> None:
-    drawn = render.render_annotated("[Ca+2].CC(=O)[O-].CC(=O)[O-]", SEED, 0)  # +2: no class
-    assert drawn.graph is None and "charge +2" in drawn.problem
+    drawn = render.render_annotated("[Na+].[Na+].[S-2]", SEED, 0)  # -2: no class
+    assert drawn.graph is None and "charge -2" in drawn.problem
     line = annotations.record_line("abc", drawn.graph, drawn.problem)
     assert json.loads(line) == {"image_id": "abc", "graph": None, "problem": drawn.problem}
     (tmp_path / annotations.ANNOTATIONS_NAME).write_text(line)

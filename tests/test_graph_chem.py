@@ -63,6 +63,17 @@ def test_charged_atoms_are_read() -> None:
     assert reading.inchi == inchi_of("C[N+](C)(C)C") and reading.repairs == ()
 
 
+def test_a_metal_ion_charged_beyond_one_is_read_and_recorded() -> None:
+    # A copper complex's InChI comes back from RDKit as Cu4+ beside two phenolates: drawn so in
+    # the held-out sets, it needs the charge classes beyond +1.
+    smiles = "[Cu+4].[O-]c1ccccc1.[O-]c1ccccc1"
+    mol = depicted(smiles)
+    graph = graph_from_mol(mol, pixels(mol))
+    assert sorted(atom.charge for atom in graph.atoms if atom.charge) == [-1, -1, 4]
+    reading = molecule_from_graph(graph)
+    assert reading.inchi == inchi_of(smiles) and reading.inchi.endswith("/q;;+4/p-2")
+
+
 ANISOLE = inchi_of("COc1ccccc1")
 
 
@@ -222,7 +233,7 @@ def test_graph_from_mol_reads_labels_elements_and_refuses_big_charges() -> None:
     symbols = {atom_symbol(atom) for atom in condensed.GetAtoms()}
     assert {"OMe", "CO2H", "*", "C"} == symbols  # titanium is no class: the catch-all
     with pytest.raises(ValueError, match="charge"):
-        mol = depicted("[Ca+2]")
+        mol = depicted("[S-2]")
         graph_from_mol(mol, pixels(mol))
     with pytest.raises(ValueError, match="positions"):
         graph_from_mol(depicted("CCO"), [(0.0, 0.0)])

@@ -285,3 +285,5 @@ def test_init_weights_shipped_starts_from_the_model_that_ships(annotated_shards)
     loader = four_drawings(annotated_shards)
     fitted(model, loader)
     assert torch.equal(model.net.atom_head.weight, shipped.net.atom_head.weight.float())
+    # Charges appended since a model shipped are padded on load, as group labels are.
+    assert torch.equal(model.net.charge_head.weight, shipped.net.charge_head.weight.float())

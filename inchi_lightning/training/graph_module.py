@@ -47,7 +47,7 @@ from inchi_lightning.training.module import TrainingRate, as_dataclass, ink, ste
 READING_SCALES = (1 / 2, 2 / 3, 5 / 6, 7 / 6, 4 / 3, 3 / 2, 5 / 3, 11 / 6, 2.0)
 SCALE_VOTERS = 5  # the sides an image file is read at, around the one its bonds ask for
 # Classifiers whose class lists grow at their end (molgraph): older weights are padded on load.
-APPENDED_CLASS_LAYERS = ("net.atom_head",)
+APPENDED_CLASS_LAYERS = ("net.atom_head", "net.charge_head")
 
 
 def network_config(encoder: EncoderConfig | None, **sizes: Any) -> GraphNetConfig:
@@ -360,6 +360,6 @@ class GraphReader(TrainingRate):
         plain_hyperparameters(checkpoint, self)
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        # A checkpoint from before group labels were appended (molgraph) still loads, and reads
-        # as it did; a fit resumed from it learns the new labels.
+        # A checkpoint from before group labels or charges were appended (molgraph) still
+        # loads, and reads as it did; a fit resumed from it learns the new classes.
         grow_appended_classes(checkpoint, self, APPENDED_CLASS_LAYERS)
