@@ -20,7 +20,6 @@ NH: the corpus molecule's own, or one of a saturated ring grafted onto it first.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -29,6 +28,7 @@ from tqdm import tqdm
 
 from inchi_lightning import chem
 from inchi_lightning.graph_groups import GROUP_SMILES, RING_NITROGEN_GROUPS
+from inchi_lightning.prep.molecules import small_corpus
 
 # Groups the patent abbreviation sets write as text (drawing.py), by class name; rare in the
 # corpus first. Spellings of one group (NMe2 and N(CH3)2) are one entry: the style picks the text.
@@ -67,9 +67,7 @@ def grafted(
     ``groups`` spread evenly over them; with ``max_atoms``, grafted onto corpus molecules of at
     most that many heavy atoms."""
     rng = np.random.default_rng(seed)
-    corpus = chem.default_smiles()
-    if max_atoms is not None:
-        corpus = [smiles for smiles in corpus if _heavy_atoms(smiles) <= max_atoms]
+    corpus = small_corpus(max_atoms)
     seen, made = set(), []
     with tqdm(total=n, desc="grafting", unit="mol") as bar:
         for index in rng.permutation(len(corpus)):
@@ -84,11 +82,6 @@ def grafted(
             if len(made) == n:
                 break
     return made
-
-
-def _heavy_atoms(smiles: str) -> float:
-    mol = chem.mol_from_smiles(smiles)
-    return math.inf if mol is None else mol.GetNumHeavyAtoms()
 
 
 def main(argv: list[str] | None = None) -> int:

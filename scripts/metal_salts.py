@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from rdkit import Chem
 from tqdm import tqdm
 
 from inchi_lightning import chem
+from inchi_lightning.prep.molecules import distinct_by_inchi, small_corpus
 
 # Metals among the atom classes (molgraph.ELEMENTS), by the charges their ions are drawn with.
 CATIONS = {
@@ -66,25 +68,9 @@ def salt(ligand: str, rng: np.random.Generator) -> str | None:
 def salts(n: int, seed: int) -> list[str]:
     """Up to ``n`` SMILES of distinct salts, the same for the same seed."""
     rng = np.random.default_rng(seed)
-    corpus = [s for s in chem.default_smiles() if _heavy_atoms(s) <= MAX_LIGAND_ATOMS]
-    seen, made = set(), []
-    with tqdm(total=n, desc="salts", unit="mol") as bar:
-        for index in rng.permutation(len(corpus)):
-            smiles = salt(corpus[index], rng)
-            inchi = None if smiles is None else chem.inchi_from_smiles(smiles)
-            if inchi is None or inchi in seen:
-                continue
-            seen.add(inchi)
-            made.append(smiles)
-            bar.update()
-            if len(made) == n:
-                break
-    return made
-
-
-def _heavy_atoms(smiles: str) -> int:
-    mol = chem.mol_from_smiles(smiles)
-    return MAX_LIGAND_ATOMS + 1 if mol is None else mol.GetNumHeavyAtoms()
+    corpus = small_corpus(MAX_LIGAND_ATOMS)
+    made = (salt(corpus[index], rng) for index in rng.permutation(len(corpus)))
+    return list(tqdm(islice(distinct_by_inchi(made), n), total=n, desc="salts", unit="mol"))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
 from inchi_lightning import chem
+from inchi_lightning.prep.molecules import distinct_by_inchi
 
 _PASSES = 4  # walks over the corpus before giving up on reaching --n
 
@@ -31,20 +33,13 @@ def stereoisomers(n: int, seed: int) -> list[str]:
     """Up to ``n`` SMILES of distinct random stereoisomers, the same for the same seed."""
     rng = np.random.default_rng(seed)
     corpus = chem.default_smiles()
-    seen, made = set(), []
-    with tqdm(total=n, desc="stereoisomers", unit="mol") as bar:
-        for _ in range(_PASSES):
-            for index in rng.permutation(len(corpus)):
-                smiles = chem.random_stereoisomer(corpus[index], rng)
-                inchi = None if smiles is None else chem.inchi_from_smiles(smiles)
-                if inchi is None or inchi in seen:
-                    continue
-                seen.add(inchi)
-                made.append(smiles)
-                bar.update()
-                if len(made) == n:
-                    return made
-    return made
+    made = (
+        chem.random_stereoisomer(corpus[index], rng)
+        for _ in range(_PASSES)
+        for index in rng.permutation(len(corpus))
+    )
+    chosen = islice(distinct_by_inchi(made), n)
+    return list(tqdm(chosen, total=n, desc="stereoisomers", unit="mol"))
 
 
 def main(argv: list[str] | None = None) -> int:

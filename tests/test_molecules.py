@@ -55,3 +55,25 @@ def test_unreachable_n_raises_a_clear_error(tmp_path: Path) -> None:
     path = write_lines(tmp_path / "tiny.smi", ["C", "O"])  # nothing for BRICS to cut
     with pytest.raises(ValueError, match="only 2 distinct molecules"):
         synth.synthesise(tmp_path / "out", 5, smiles_file=path, num_workers=0)
+
+
+def test_distinct_by_inchi_keeps_each_molecule_once_and_draws_no_candidate_beyond() -> None:
+    drawn: list[str | None] = []
+
+    def candidates():
+        for smiles in ("CCO", None, "C1CC", "OCC", "c1ccccc1", "CC(=O)O", "CCN"):
+            drawn.append(smiles)
+            yield smiles
+
+    first = molecules.distinct_by_inchi(candidates())
+    assert [next(first), next(first)] == ["CCO", "c1ccccc1"]  # OCC is ethanol again
+    assert drawn == ["CCO", None, "C1CC", "OCC", "c1ccccc1"]  # lazily: nothing past benzene
+    assert list(first) == ["CC(=O)O", "CCN"]
+
+
+def test_small_corpus_keeps_the_corpus_molecules_of_at_most_so_many_heavy_atoms() -> None:
+    corpus = chem.default_smiles()
+    assert molecules.small_corpus(None) == corpus
+    small = molecules.small_corpus(8)
+    kept = [smiles for smiles in corpus if chem.mol_from_smiles(smiles).GetNumHeavyAtoms() <= 8]
+    assert small == kept and 0 < len(small) < len(corpus)

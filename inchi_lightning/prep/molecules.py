@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import functools
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,6 +72,31 @@ def read_smiles_file(path: Path) -> list[tuple[int, str]]:
             continue
         molecules.append((number, fields[0]))
     return molecules
+
+
+def small_corpus(max_atoms: int | None) -> list[str]:
+    """RDKit's corpus, only its molecules of at most ``max_atoms`` heavy atoms (all with None)."""
+    corpus = chem.default_smiles()
+    if max_atoms is None:
+        return corpus
+    return [smiles for smiles in corpus if _heavy_atoms(smiles) <= max_atoms]
+
+
+def _heavy_atoms(smiles: str) -> float:
+    mol = chem.mol_from_smiles(smiles)
+    return math.inf if mol is None else mol.GetNumHeavyAtoms()
+
+
+def distinct_by_inchi(candidates: Iterable[str | None]) -> Iterator[str]:
+    """The candidate SMILES whose InChI is new, in order, lazily: the molecule lists that
+    scripts/ write take the first ``n`` of a random walk, drawing no candidate beyond them.
+    None and unreadable SMILES are passed over."""
+    seen: set[str] = set()
+    for smiles in candidates:
+        inchi = None if smiles is None else chem.inchi_from_smiles(smiles)
+        if inchi is not None and inchi not in seen:
+            seen.add(inchi)
+            yield smiles
 
 
 def _smiles_from_inchi(inchi: str) -> str:
