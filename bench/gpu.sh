@@ -10,10 +10,15 @@
 #   bench/gpu.sh recipe      # synth + preprocess there, fit the GPU recipe, evaluate it
 #   bench/gpu.sh graph       # the same for the graph recogniser (configs/graph-gpu.yaml), and
 #                            # its fp16 release in 15 MB parts (cat them together here)
+#   bench/gpu.sh finetune    # the shipped graph recogniser trained further there at FT_SIZE px
+#                            # on drawings made there (the molecule lists in .gpu/lists, held-out
+#                            # molecules of .gpu/heldout refused), as long as the call allows
 #
 # With the project's device tool, from the repository root:
 #   run(command="bash bench/gpu.sh recipe; bash bench/gpu.sh ceiling", carry=[".gpu"],
 #       timeout_s=590)
+# The packages travel as one xz archive of their installed files (.gpu/site.tar.xz, ~24 MB):
+# the wheels themselves (~45 MB) and the shipped model (23 MB) exceed the tool's 64 MiB together.
 # Results go to $OUT (or ./gpu-results). The GPU machine has torch, torchvision, lightning,
 # torchmetrics, opencv-headless and tensorboard but no Ray: its shards are made with
 # `preprocess --processes`, and the package runs from this checkout through PYTHONPATH.
@@ -44,6 +49,12 @@ prepare() {
         --python-version 3.12 --implementation cp --platform manylinux_2_28_x86_64 \
         --platform manylinux_2_27_x86_64 --platform manylinux2014_x86_64 \
         --platform manylinux_2_17_x86_64 $WHEELS
+    # Installed files, less what the package never imports (RDKit's Contrib and type stubs),
+    # compress to about half the wheels' size.
+    local site; site=$(mktemp -d)
+    for wheel in "$CARRY"/whl/*.whl; do unzip -q -o "$wheel" -d "$site"; done
+    rm -rf "$site/rdkit-stubs" "$site/rdkit/Contrib"
+    tar cJf "$CARRY/site.tar.xz" -C "$site" . && rm -rf "$site" "$CARRY/whl"
     for lib in $X11_LIBS; do cp -L "/lib/x86_64-linux-gnu/$lib" "$CARRY/lib/"; done
     cp -r ../shared/data/uspto-300 "$CARRY/"
     # 300 drawings for `throughput` (~15 MB at 224 px): enough to time steps, not to learn.
@@ -53,12 +64,15 @@ prepare() {
 }
 
 install() {
-    if [ ! -d "$CARRY/whl" ]; then
-        echo "no $CARRY/whl: using this machine's packages"
+    if [ -f "$CARRY/site.tar.xz" ]; then
+        mkdir -p /tmp/site && tar xJf "$CARRY/site.tar.xz" -C /tmp/site
+    elif [ -d "$CARRY/whl" ]; then
+        python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+            --target /tmp/site "$CARRY"/whl/*.whl
+    else
+        echo "no $CARRY/site.tar.xz or $CARRY/whl: using this machine's packages"
         return
     fi
-    python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/site "$CARRY"/whl/*.whl
     export PYTHONPATH=/tmp/site:$PYTHONPATH LD_LIBRARY_PATH=$PWD/$CARRY/lib:${LD_LIBRARY_PATH:-}
     python3 -c "import inchi_lightning.cli, rdkit.Chem.Draw, albumentations, rapidfuzz"
 }
@@ -150,7 +164,76 @@ release_checkpoint(sys.argv[1], sys.argv[2])" "$ckpt" graph-release.ckpt
     echo "graph done: ${SECONDS}s" | tee -a "$log"
 }
 
+finetune() {
+    # The shipped model trained further at FT_SIZE px on drawings made here: N of synth's own
+    # molecules and every list of $CARRY/lists/lists.txt ("FILE PATENT_FRACTION" lines), with
+    # the molecules of $CARRY/heldout's val split refused (the yardstick read at home). A short
+    # fit first measures this machine's images/s, so that the cosine schedule ends with the
+    # call: FT_DEADLINE seconds after the start, less what the release takes. FT_LIST_MAX
+    # draws at most that many of each list (a smoke test of the whole path).
+    header
+    install
+    python3 -c "import scipy" || { echo "finetune: no scipy on this machine" >&2; exit 1; }
+    SECONDS=0
+    local data=${FT_DATA:-data/finetune-gpu} log="$OUT_DIR/finetune.log" size=${FT_SIZE:-320}
+    local batch=${FT_BATCH:-128} lr=${FT_LR:-0.0002} deadline=${FT_DEADLINE:-540}
+    local p="python3 -m inchi_lightning" sets=() name fraction count
+    $p synth --out "$data/default/raw" --n "$N" --seed "${FT_SEED:-241}" --patent-fraction 0.5 \
+        --no-progress 2>&1 | tail -1 | tee "$log"
+    while read -r name fraction; do
+        count=$(wc -l < "$CARRY/lists/$name")
+        $p synth --out "$data/${name%.smi}/raw" --n "$((count < ${FT_LIST_MAX:-count} ? count : ${FT_LIST_MAX:-count}))" \
+            --seed "${FT_SEED:-241}" --smiles "$CARRY/lists/$name" --patent-fraction "$fraction" \
+            --no-progress 2>&1 | tail -1 | tee -a "$log"
+    done < "$CARRY/lists/lists.txt"
+    echo "synth: ${SECONDS}s" | tee -a "$log"
+    # One vocabulary for all sets (a union needs one), from every drawn molecule: the lists'
+    # metals and stereo layers would otherwise be refused as tokens the first set lacks.
+    python3 -c "import csv, glob, sys; from inchi_lightning.tokenizer import InChITokenizer as T
+T.build(r['InChI'] for f in glob.glob(sys.argv[1] + '/*/raw/train_labels.csv')
+        for r in csv.DictReader(open(f))).save(sys.argv[1] + '/vocab.json')" "$data"
+    local clean=(--image-size "$size" --keep-portrait --held-out "$CARRY/heldout" --processes
+        --vocab "$data/vocab.json")
+    $p preprocess --input "$data/default/raw" --output "$data/default/shards" "${clean[@]}" \
+        --val-fraction 0.01 2>&1 | tail -1 | tee -a "$log"
+    for name in $(cut -d' ' -f1 "$CARRY/lists/lists.txt"); do
+        name=${name%.smi}
+        $p preprocess --input "$data/$name/raw" --output "$data/$name/shards" "${clean[@]}" \
+            --val-fraction 0 2>&1 | tail -1 | tee -a "$log"
+        sets+=("$data/$name/shards")
+    done
+    python3 scripts/union_shards.py "$data/union" "$data/default/shards" "${sets[@]}" | tee -a "$log"
+    echo "synth + preprocess: ${SECONDS}s" | tee -a "$log"
+    local fit=(fit --config configs/graph-gpu.yaml --config configs/graph-finetune.yaml
+        --data.shards "$data/union" --data.quickstart null --data.batch_size "$batch"
+        --data.num_workers "$(($(nproc) - 2))" --model.init_args.lr "$lr"
+        --trainer.enable_progress_bar false --trainer.log_every_n_steps 10 $FIT_ARGS)
+    $p "${fit[@]}" --trainer.max_steps 150 --trainer.limit_val_batches 0 \
+        --trainer.logger.init_args.save_dir logs-calibrate --checkpoint.dirpath ckpt-calibrate \
+        2>&1 | tail -3 | tee -a "$log"
+    local rate steps left
+    rate=$(python3 bench/fit_summary.py logs-calibrate/graph-finetune --skip 5 \
+        | grep -o 'images_per_s median [0-9.]*' | grep -o '[0-9.]*$')
+    left=$((deadline - SECONDS - 60))
+    steps=$(python3 -c "print(max(100, int($rate * $left / $batch)))")
+    echo "calibrated: $rate images/s, $steps steps of $batch in ~${left}s (${SECONDS}s)" \
+        | tee -a "$log"
+    $p "${fit[@]}" --trainer.max_steps "$steps" --trainer.val_check_interval "$steps" \
+        --trainer.max_time "$(printf 00:00:%02d:00 $(((left + 100) / 60)))" --model.init_args.warmup_steps \
+        "$((steps / 20))" --trainer.logger.init_args.save_dir logs --checkpoint.dirpath ckpt \
+        2>&1 | tail -8 | tee -a "$log"
+    echo "fit done: ${SECONDS}s" | tee -a "$log"
+    python3 bench/fit_summary.py logs/graph-finetune --batch-size "$batch" \
+        | tee "$OUT_DIR/finetune_summary.md"
+    local best; best=$(ls ckpt/best*.ckpt ckpt/last*.ckpt 2>/dev/null | head -1)
+    python3 scripts/release_model.py "$best" --threshold 0.3 --out finetune-release.ckpt \
+        | tee -a "$log"
+    split -b 15M -d finetune-release.ckpt "$OUT_DIR/finetune-release.ckpt.part-"
+    tar czf "$OUT_DIR/finetune-logs.tar.gz" logs logs-calibrate
+    echo "finetune done: ${SECONDS}s" | tee -a "$log"
+}
+
 case "${1:-}" in
-    prepare | ceiling | throughput | recipe | graph) "$1" ;;
+    prepare | ceiling | throughput | recipe | graph | finetune) "$1" ;;
     *) sed -n '2,20p' "$0"; exit 2 ;;
 esac
