@@ -85,6 +85,28 @@ def graph_of(decoded: DecodedGraph) -> MolGraph:
     return MolGraph(graph_atoms, [b for b in graph_bonds if b is not None])
 
 
+def voting_sides(bond_length: float, target: float, sides: list[int], voters: int) -> list[int]:
+    """The ``voters`` sides nearest the one that brings a median bond of ``bond_length`` px at
+    ``sides[0]`` (the trained side) to ``target``, nearest first (``sides[0]`` for a graph
+    without bonds: ``bond_length`` 0)."""
+    wanted = sides[0] * target / bond_length if bond_length else sides[0]
+    best = min(sides, key=lambda side: abs(side - wanted))
+    return sorted(sides, key=lambda side: (abs(side - best), side))[:voters]
+
+
+def scale_vote(
+    inchis: list[str], confidences: list[float], bond_lengths: list[float], target: float
+) -> str:
+    """The InChI with most weight among one image's readings at several sides: each counts as
+    much as its median bond comes near ``target`` (``min(b / t, t / b)``; nothing without
+    bonds) times its confidence. Ties go to the first."""
+    totals: dict[str, float] = {}
+    for inchi, confidence, length in zip(inchis, confidences, bond_lengths, strict=True):
+        weight = min(length / target, target / length) * confidence if length else 0.0
+        totals[inchi] = totals.get(inchi, 0.0) + weight
+    return max(totals, key=totals.__getitem__)
+
+
 class GraphReader(TrainingRate):
     """The graph recogniser trained on drawings' own atoms and bonds; reads whole molecules.
 
@@ -215,26 +237,18 @@ class GraphReader(TrainingRate):
         ]
 
     def _voting_sizes(self, graph: MolGraph, sizes: list[int]) -> list[int]:
-        """The side nearest the one ``graph``'s bonds ask for, then its neighbours, nearest
-        first (the trained side, ``sizes[0]``, for a graph without bonds)."""
-        wanted = sizes[0]
-        if graph.bonds:
-            wanted *= self.hparams.target_bond_length / graph.bond_length
-        best = min(sizes, key=lambda size: abs(size - wanted))
-        return sorted(sizes, key=lambda size: (abs(size - best), size))[:SCALE_VOTERS]
+        length = graph.bond_length if graph.bonds else 0.0
+        return voting_sides(length, self.hparams.target_bond_length, sizes, SCALE_VOTERS)
 
     def _vote(self, graphs: list[MolGraph]) -> GraphReading:
-        """The reading whose InChI the graphs' weighted votes choose; ties go to the first."""
-        target = self.hparams.target_bond_length
+        """The reading whose InChI the graphs' weighted votes choose (``scale_vote``)."""
         readings = [molecule_from_graph(graph) for graph in graphs]
-        weights = [
-            min(g.bond_length / target, target / g.bond_length) * r.confidence if g.bonds else 0.0
-            for g, r in zip(graphs, readings, strict=True)
-        ]
-        totals: dict[str, float] = {}
-        for reading, weight in zip(readings, weights, strict=True):
-            totals[reading.inchi] = totals.get(reading.inchi, 0.0) + weight
-        winner = max(totals, key=totals.__getitem__)  # the first of equal totals
+        winner = scale_vote(
+            [r.inchi for r in readings],
+            [r.confidence for r in readings],
+            [g.bond_length if g.bonds else 0.0 for g in graphs],
+            self.hparams.target_bond_length,
+        )
         return next(r for r in readings if r.inchi == winner)
 
     def decode(

@@ -1,0 +1,150 @@
+"""A labelled set read at every side the graph recogniser may read an image at, and the scale
+votes replayed from those readings, to choose how the sides vote without reading again.
+
+    python bench/side_readings.py read --images ~/runs/heldout190 --out h190_sides.csv
+    python bench/side_readings.py vote h190_sides.csv h290_sides.csv uspto_sides.csv
+
+``read`` writes one row per image and side (the trained side and every one of
+``GraphReader.reading_sizes``): the InChI read there, its confidence, the graph's median bond
+length and the truth. ``vote`` prints, per file, how many images each voting rule reads right:
+the trained side alone, every side alone, the rule ``read_molecules`` uses, and its variants
+(how many sides vote, whether the trained side always votes); and how many images at least
+one side reads right, the most any rule over these readings could reach.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+COLUMNS = ["image_id", "truth", "side", "inchi", "smiles", "confidence", "bond_length"]
+
+
+def read(args: argparse.Namespace) -> None:
+    from inchi_lightning.evaluation.labelled_set import (
+        collate_labelled,
+        labelled_images,
+        load_reader,
+    )
+    from inchi_lightning.graph_chem import molecule_from_graph
+    from inchi_lightning.shipped import require_shipped_model
+
+    model = load_reader(args.ckpt_path or require_shipped_model())
+    sides = model.reading_sizes
+    images = labelled_images(args.images, model.clean_params, args.limit, sides)
+    loader = DataLoader(images, batch_size=args.batch_size, num_workers=args.num_workers,
+                        collate_fn=collate_labelled)  # fmt: skip
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "w", newline="") as f, torch.inference_mode():
+        writer = csv.writer(f)
+        writer.writerow(COLUMNS)
+        for batch in tqdm(loader, desc="reading", unit="batch"):
+            by_side = {model.clean_params.image_size: batch["images"], **batch["rescaled"]}
+            for side, pixels in by_side.items():
+                for image_id, truth, graph in zip(
+                    batch["image_ids"], batch["inchis"], model.read(pixels), strict=True
+                ):
+                    reading = molecule_from_graph(graph)
+                    length = graph.bond_length if graph.bonds else 0.0
+                    writer.writerow([image_id, truth, side, reading.inchi, reading.smiles,
+                                     f"{reading.confidence:.4f}", f"{length:.3f}"])  # fmt: skip
+    print(f"wrote {args.out}: {len(images)} images x {1 + len(sides)} sides")
+
+
+@dataclass(frozen=True)
+class SideReading:
+    side: int
+    inchi: str
+    smiles: str
+    confidence: float
+    bond_length: float
+
+
+def load(path: Path) -> tuple[dict[str, str], dict[str, dict[int, SideReading]]]:
+    truths: dict[str, str] = {}
+    readings: dict[str, dict[int, SideReading]] = defaultdict(dict)
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            truths[row["image_id"]] = row["truth"]
+            side = int(row["side"])
+            readings[row["image_id"]][side] = SideReading(
+                side, row["inchi"], row["smiles"], float(row["confidence"]),
+                float(row["bond_length"]),
+            )  # fmt: skip
+    return truths, readings
+
+
+def vote(args: argparse.Namespace) -> None:
+    from inchi_lightning.evaluation.labelled_set import load_reader
+    from inchi_lightning.shipped import require_shipped_model
+    from inchi_lightning.training.graph_module import scale_vote, voting_sides
+
+    model = load_reader(args.ckpt_path or require_shipped_model())
+    target, trained = model.hparams.target_bond_length, model.clean_params.image_size
+
+    def rule(voters: int, trained_votes: bool):
+        """``read_molecules``'s vote with ``voters`` sides, the trained one added if asked."""
+
+        def choose(by_side: dict[int, SideReading]) -> str:
+            others = sorted(set(by_side) - {trained})
+            sides = voting_sides(by_side[trained].bond_length, target, [trained, *others], voters)
+            if trained_votes and trained not in sides:
+                sides.append(trained)
+            chosen = [by_side[side] for side in sides]
+            return scale_vote(
+                [r.inchi for r in chosen],
+                [r.confidence for r in chosen],
+                [r.bond_length for r in chosen],
+                target,
+            )
+
+        return choose
+
+    rules = {
+        f"{n} sides vote{' + trained side' if with_trained else ''}": rule(n, with_trained)
+        for n in (1, 3, 5, 7)
+        for with_trained in (False, True)
+    }
+    for path in args.files:
+        truths, readings = load(path)
+        print(f"\n{path}: {len(truths)} images\n")
+        print("| rule | right |\n| --- | ---: |")
+        sides = sorted(next(iter(readings.values())))
+        for side in sides:
+            right = sum(readings[i][side].inchi == t for i, t in truths.items())
+            print(f"| side {side} alone | {right} |")
+        for name, choose in rules.items():
+            right = sum(choose(readings[i]) == t for i, t in truths.items())
+            print(f"| {name} | {right} |")
+        any_side = sum(any(r.inchi == t for r in readings[i].values()) for i, t in truths.items())
+        print(f"| any side right | {any_side} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    reading = commands.add_parser("read", help="read a labelled set at every side")
+    reading.add_argument("--images", type=Path, required=True)
+    reading.add_argument("--out", type=Path, required=True)
+    reading.add_argument("--ckpt_path", help="a graph recogniser (default: the shipped one)")
+    reading.add_argument("--limit", type=int)
+    reading.add_argument("--batch-size", type=int, default=16)
+    reading.add_argument("--num-workers", type=int, default=1)
+    voting = commands.add_parser("vote", help="replay voting rules over read files")
+    voting.add_argument("files", type=Path, nargs="+")
+    voting.add_argument("--ckpt_path", help="the model that read them (default: shipped)")
+    args = parser.parse_args(argv)
+    read(args) if args.command == "read" else vote(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
