@@ -22,7 +22,7 @@ from inchi_lightning.training.graph_data import (
     collate_graphs,
     keypoint_augmentation,
 )
-from inchi_lightning.training.graph_module import GraphReader
+from inchi_lightning.training.graph_module import GraphReader, scale_vote, voting_sides
 from tests.ink import darkest_near
 
 SIZE = 128
@@ -195,6 +195,20 @@ def test_a_drawing_is_read_at_the_sides_around_the_trained_bond_length_which_vot
     readings = model.read_molecules(images[192], {s: images[s] for s in model.reading_sizes})
     assert [r.inchi for r in readings] == [ETHANOL, ETHANOL]
     assert GraphReader(clean_params=CleanParams(image_size=64)).reading_sizes == ()
+
+
+def test_the_voting_sides_centre_on_the_side_the_bonds_ask_for():
+    sides = [256, 128, 160, 224, 288, 352, 384]  # the trained side first
+    assert voting_sides(15.0, 30.0, sides, 3) == [384, 352, 288]  # bonds ask for 512 px
+    assert voting_sides(36.0, 30.0, sides, 2) == [224, 256]  # 213 px: 224, then 256 (32 off)
+    assert voting_sides(0.0, 30.0, sides, 3) == [256, 224, 288]  # no bonds: the trained side
+
+
+def test_a_scale_vote_weighs_bond_closeness_times_confidence_and_ties_go_first():
+    assert scale_vote(["A", "B"], [1.0, 1.0], [30.0, 30.0], 30.0) == "A"
+    assert scale_vote(["A", "B", "B"], [0.9, 0.5, 0.5], [30.0, 30.0, 30.0], 30.0) == "B"
+    assert scale_vote(["A", "B", "B"], [0.9, 0.5, 0.5], [30.0, 60.0, 15.0], 30.0) == "A"
+    assert scale_vote(["A", "B"], [1.0, 0.1], [0.0, 30.0], 30.0) == "B"  # no bonds: no weight
 
 
 def test_a_drawing_with_long_bonds_is_read_smaller_than_the_trained_side(monkeypatch):
