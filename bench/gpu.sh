@@ -17,6 +17,10 @@
 # With the project's device tool, from the repository root:
 #   run(command="bash bench/gpu.sh recipe; bash bench/gpu.sh ceiling", carry=[".gpu"],
 #       timeout_s=590)
+# finetune, in one call (the machine's start takes ~1.5 of the session's 15 minutes; on the H200
+# 60k drawings took 187 s to draw and clean, the fit 102 s besides its steps at ~470 images/s):
+#   run(command="N=20000 FT_RATE=470 FT_DEADLINE=520 bash bench/gpu.sh finetune",
+#       carry=[".gpu/site.tar.xz", ".gpu/lib", ".gpu/heldout", ".gpu/lists"], timeout_s=590)
 # The packages travel as one xz archive of their installed files (.gpu/site.tar.xz, ~24 MB):
 # the wheels themselves (~45 MB) and the shipped model (23 MB) exceed the tool's 64 MiB together.
 # Results go to $OUT (or ./gpu-results). The GPU machine has torch, torchvision, lightning,
