@@ -4,7 +4,9 @@
 # 224 px), and the GPU recipe of issue 7 (configs/gpu-attention.yaml) trained and evaluated.
 #
 #   bench/gpu.sh prepare     # here, on the CPU machine: fills .gpu/ (wheels, X11 libraries
-#                            # for RDKit's drawing, a copy of uspto-300) and .gpu/bench-shards
+#                            # for RDKit's drawing, a copy of uspto-300) and .gpu/bench-shards,
+#                            # and finetune_inputs (molecule lists; with HELDOUT_SHARDS=DIR,
+#                            # the index files of DIR's val and test splits)
 #   bench/gpu.sh ceiling     # on the GPU machine: the network alone (random batches on the GPU)
 #   bench/gpu.sh throughput  # a few hundred Lightning steps against a plain loop, same loader
 #   bench/gpu.sh recipe      # synth + preprocess there, fit the GPU recipe, evaluate it
@@ -64,7 +66,33 @@ prepare() {
     # 300 drawings for `throughput` (~15 MB at 224 px): enough to time steps, not to learn.
     python3 bench/train_throughput.py --shards "$CARRY/bench-shards" --image-size "$SIZE" \
         --n 300 --prepare-only
+    finetune_inputs
     du -sh "$CARRY"/*
+}
+
+finetune_inputs() {
+    # finetune's molecule lists (FT_SEED: new molecules for a new fit) and, from the shard
+    # directory HELDOUT_SHARDS (the yardstick's: ~/runs/graph-long/shards), the index files of
+    # its val and test splits, whose molecules the drawings there must not show.
+    local seed=${FT_SEED:-241} lists="$CARRY/lists"
+    mkdir -p "$lists"
+    python3 scripts/stereo_isomers.py --out "$lists/stereo.smi" --n 16000 --seed "$seed"
+    python3 scripts/graft_groups.py --out "$lists/graft.smi" --n 12000 --seed "$((seed + 1))"
+    python3 scripts/graft_groups.py --out "$lists/protecting.smi" --n 4000 \
+        --seed "$((seed + 2))" --groups PMB,Trt,TBS,OTBS,Ts
+    python3 scripts/graft_groups.py --out "$lists/halo.smi" --n 6000 --seed "$((seed + 3))" \
+        --groups I,I,I,Br
+    python3 scripts/metal_salts.py --out "$lists/salts.smi" --n 6000 --seed "$((seed + 4))"
+    printf '%s\n' "stereo.smi 0.8" "graft.smi 0.85" "protecting.smi 0.85" "halo.smi 0.5" \
+        "salts.smi 0.5" > "$lists/lists.txt"
+    if [ -n "${HELDOUT_SHARDS:-}" ]; then
+        local index target
+        for index in "$HELDOUT_SHARDS"/{val,test}/shard-*/index.parquet; do
+            [ -f "$index" ] || continue
+            target="$CARRY/heldout/${index#"$HELDOUT_SHARDS"/}"
+            mkdir -p "$(dirname "$target")" && cp "$index" "$target"
+        done
+    fi
 }
 
 install() {
@@ -244,6 +272,6 @@ T.build(r['InChI'] for f in glob.glob(sys.argv[1] + '/*/raw/train_labels.csv')
 }
 
 case "${1:-}" in
-    prepare | ceiling | throughput | recipe | graph | finetune) "$1" ;;
+    prepare | finetune_inputs | ceiling | throughput | recipe | graph | finetune) "$1" ;;
     *) sed -n '2,20p' "$0"; exit 2 ;;
 esac
