@@ -209,12 +209,12 @@ finetune() {
     SECONDS=0
     local data=${FT_DATA:-data/finetune-gpu} log="$OUT_DIR/finetune.log" size=${FT_SIZE:-320}
     local batch=${FT_BATCH:-128} lr=${FT_LR:-0.0002} deadline=${FT_DEADLINE:-540}
-    local p="python3 -m inchi_lightning" sets=() name fraction count
+    local p="python3 -m inchi_lightning" sets=() name fraction count limit
     $p synth --out "$data/default/raw" --n "$N" --seed "${FT_SEED:-241}" --patent-fraction 0.5 \
         --no-progress 2>&1 | tail -1 | tee "$log"
     while read -r name fraction; do
-        count=$(wc -l < "$CARRY/lists/$name")
-        $p synth --out "$data/${name%.smi}/raw" --n "$((count < ${FT_LIST_MAX:-count} ? count : ${FT_LIST_MAX:-count}))" \
+        count=$(wc -l < "$CARRY/lists/$name") limit=${FT_LIST_MAX:-$count}
+        $p synth --out "$data/${name%.smi}/raw" --n "$((count < limit ? count : limit))" \
             --seed "${FT_SEED:-241}" --smiles "$CARRY/lists/$name" --patent-fraction "$fraction" \
             --no-progress 2>&1 | tail -1 | tee -a "$log"
     done < "$CARRY/lists/lists.txt"

@@ -37,6 +37,7 @@ def read(args: argparse.Namespace) -> None:
     )
     from inchi_lightning.graph_chem import molecule_from_graph
     from inchi_lightning.shipped import require_shipped_model
+    from inchi_lightning.training.graph_module import voting_bond_length
 
     model = load_reader(args.ckpt_path or require_shipped_model())
     sides = model.reading_sizes
@@ -55,7 +56,7 @@ def read(args: argparse.Namespace) -> None:
                     batch["image_ids"], batch["inchis"], model.read(turned), strict=True
                 ):
                     reading = molecule_from_graph(graph)
-                    length = graph.bond_length if graph.bonds else 0.0
+                    length = voting_bond_length(graph)
                     writer.writerow([image_id, truth, side, reading.inchi, reading.smiles,
                                      f"{reading.confidence:.4f}", f"{length:.3f}"])  # fmt: skip
     print(f"wrote {args.out}: {len(images)} images x {1 + len(sides)} sides")
@@ -63,7 +64,6 @@ def read(args: argparse.Namespace) -> None:
 
 @dataclass(frozen=True)
 class SideReading:
-    side: int
     inchi: str
     smiles: str
     confidence: float
@@ -76,11 +76,9 @@ def load(path: Path) -> tuple[dict[str, str], dict[str, dict[int, SideReading]]]
     with open(path, newline="") as f:
         for row in csv.DictReader(f):
             truths[row["image_id"]] = row["truth"]
-            side = int(row["side"])
-            readings[row["image_id"]][side] = SideReading(
-                side, row["inchi"], row["smiles"], float(row["confidence"]),
-                float(row["bond_length"]),
-            )  # fmt: skip
+            readings[row["image_id"]][int(row["side"])] = SideReading(
+                row["inchi"], row["smiles"], float(row["confidence"]), float(row["bond_length"])
+            )
     return truths, readings
 
 

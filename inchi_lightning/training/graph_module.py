@@ -85,6 +85,12 @@ def graph_of(decoded: DecodedGraph) -> MolGraph:
     return MolGraph(graph_atoms, [b for b in graph_bonds if b is not None])
 
 
+def voting_bond_length(graph: MolGraph) -> float:
+    """``graph``'s median bond length as the scale vote reads it: 0 for a graph without bonds,
+    which has no scale to tell and no say in the vote."""
+    return graph.bond_length if graph.bonds else 0.0
+
+
 def voting_sides(bond_length: float, target: float, sides: list[int], voters: int) -> list[int]:
     """The ``voters`` sides nearest the one that brings a median bond of ``bond_length`` px at
     ``sides[0]`` (the trained side) to ``target``, nearest first (``sides[0]`` for a graph
@@ -237,7 +243,7 @@ class GraphReader(TrainingRate):
         ]
 
     def _voting_sizes(self, graph: MolGraph, sizes: list[int]) -> list[int]:
-        length = graph.bond_length if graph.bonds else 0.0
+        length = voting_bond_length(graph)
         return voting_sides(length, self.hparams.target_bond_length, sizes, SCALE_VOTERS)
 
     def _vote(self, graphs: list[MolGraph]) -> GraphReading:
@@ -246,7 +252,7 @@ class GraphReader(TrainingRate):
         winner = scale_vote(
             [r.inchi for r in readings],
             [r.confidence for r in readings],
-            [g.bond_length if g.bonds else 0.0 for g in graphs],
+            [voting_bond_length(g) for g in graphs],
             self.hparams.target_bond_length,
         )
         return next(r for r in readings if r.inchi == winner)
