@@ -17,6 +17,7 @@ from inchi_lightning.network.graph import (
     candidate_pairs,
     decode_atoms,
     decode_graph,
+    pair_probabilities,
     sample_segments,
 )
 from inchi_lightning.network.graph_loss import (
@@ -127,6 +128,21 @@ def test_pair_order_matters() -> None:
         assert not torch.allclose(
             model.bond_logits(features, forward), model.bond_logits(features, backward)
         )
+
+
+def test_pair_probabilities_read_both_ways_in_one_direction() -> None:
+    """Pair (i, j) and pair (j, i) are one bond: the same probabilities, with the directional
+    classes swapped; each row sums to one, and each image's pairs read their own features."""
+    torch.manual_seed(0)
+    model = GraphRecognizer(tiny_config()).eval()
+    features = torch.randn(2, 32, 16, 16)
+    points = [torch.tensor([[8.0, 12.0], [40.0, 44.0]]), torch.tensor([[8.0, 12.0], [40.0, 44.0]])]
+    with torch.no_grad():
+        one_way = pair_probabilities(model, features, points, [torch.tensor([[0, 1]])] * 2)
+        other_way = pair_probabilities(model, features, points, [torch.tensor([[1, 0]])] * 2)
+    torch.testing.assert_close(one_way.sum(dim=1), torch.ones(2))
+    torch.testing.assert_close(one_way, other_way[:, REVERSED])
+    assert not torch.allclose(one_way[0], one_way[1])
 
 
 def test_candidate_pairs_and_radius() -> None:

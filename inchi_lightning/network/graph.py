@@ -344,6 +344,28 @@ def decode_atoms(
     return decoded
 
 
+def pair_probabilities(
+    model: GraphRecognizer,
+    features: torch.Tensor,
+    points: Sequence[torch.Tensor],
+    pairs: Sequence[torch.Tensor],
+) -> torch.Tensor:
+    """(M, C) class probabilities of every image's (i, j) pairs, in (i → j) terms, both ways
+    read and averaged, image after image: ``points[b]`` (K, 2) and ``pairs[b]`` (P, 2) belong
+    to image b of the (B, F, H, W) ``features``."""
+    forward, backward = [], []
+    for image, (image_points, image_pairs) in enumerate(zip(points, pairs, strict=True)):
+        batch = torch.full((len(image_pairs), 1), float(image), device=features.device)
+        start, end = image_points[image_pairs[:, 0]], image_points[image_pairs[:, 1]]
+        forward.append(torch.cat([batch, start, end], dim=1))
+        backward.append(torch.cat([batch, end, start], dim=1))
+    count = sum(len(p) for p in pairs)
+    probability = torch.softmax(
+        model.bond_logits(features, torch.cat(forward + backward)).float(), dim=1
+    )  # (2M, C)
+    return (probability[:count] + probability[count:][:, model.reversed_bond_classes]) / 2
+
+
 @torch.no_grad()
 def decode_graph(
     model: GraphRecognizer,
@@ -364,17 +386,7 @@ def decode_graph(
     atoms = decode_atoms(outputs, threshold, max_atoms)
     factor = model.config.max_bond_length if max_bond_length is None else max_bond_length
     pairs = [candidate_pairs(a.xy, bond_radius(a.xy, factor)) for a in atoms]
-    forward, backward = [], []
-    for image, (image_atoms, image_pairs) in enumerate(zip(atoms, pairs, strict=True)):
-        batch = torch.full((len(image_pairs), 1), float(image), device=images.device)
-        start, end = image_atoms.xy[image_pairs[:, 0]], image_atoms.xy[image_pairs[:, 1]]
-        forward.append(torch.cat([batch, start, end], dim=1))
-        backward.append(torch.cat([batch, end, start], dim=1))
-    count = sum(len(p) for p in pairs)
-    probability = torch.softmax(
-        model.bond_logits(outputs["features"], torch.cat(forward + backward)).float(), dim=1
-    )  # (2M, C)
-    combined = (probability[:count] + probability[count:][:, model.reversed_bond_classes]) / 2
+    combined = pair_probabilities(model, outputs["features"], [a.xy for a in atoms], pairs)
     scores, classes = combined.max(dim=1)  # (M,) each
     graphs, first = [], 0
     for image_atoms, image_pairs in zip(atoms, pairs, strict=True):
