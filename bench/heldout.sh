@@ -8,6 +8,7 @@
 #   bash bench/heldout.sh build                  # ~15 minutes on 2 cores, resumable
 #   bash bench/heldout.sh read CKPT NAME         # ~12 minutes: both draws and uspto-300
 #   bash bench/heldout.sh read shipped shipped   # the model that ships with the package
+#   bash bench/heldout.sh read CKPT NAME h190    # only these of h190, h290, uspto (default: all)
 #
 # RUNS (default ~/runs) holds everything: graph-long/{raw,shards}, valfiles/ (the held-out files
 # as a BMS-layout set), heldout190/, heldout290/, and read/NAME_{h190,h290,uspto}.csv with the
@@ -56,21 +57,27 @@ EOF
 }
 
 read_checkpoint() {
-    local ckpt=$1 name=$2 out=$RUNS/read
-    local which=(--ckpt_path "$ckpt")
+    local ckpt=$1 name=$2 out=$RUNS/read set seed
+    shift 2
+    local which=(--ckpt_path "$ckpt") sets=("${@:-h190 h290 uspto}")
     [ "$ckpt" = shipped ] && which=()
     mkdir -p "$out"
-    for seed in "${SEEDS[@]}"; do
+    for set in ${sets[@]}; do
+        if [ "$set" = uspto ]; then
+            $PYTHON -m inchi_lightning evaluate "${which[@]}" --images "$USPTO" \
+                --out "$out/${name}_uspto.csv"
+            continue
+        fi
+        seed=${set#h}
         $PYTHON -m inchi_lightning evaluate "${which[@]}" --images "$RUNS/heldout$seed" \
             --out "$out/${name}_h$seed.csv"
         $PYTHON bench/by_style.py "$out/${name}_h$seed.csv" --seed "$seed" --n "$HELDOUT_N" \
             --patent-fraction 0.5
     done
-    $PYTHON -m inchi_lightning evaluate "${which[@]}" --images "$USPTO" --out "$out/${name}_uspto.csv"
 }
 
 case "${1:-}" in
     build) build ;;
-    read) read_checkpoint "${2:?read needs CKPT (or shipped)}" "${3:?read needs a NAME}" ;;
-    *) sed -n '2,14p' "$0"; exit 2 ;;
+    read) read_checkpoint "${2:?read needs CKPT (or shipped)}" "${3:?read needs a NAME}" "${@:4}" ;;
+    *) sed -n '2,15p' "$0"; exit 2 ;;
 esac
