@@ -48,7 +48,7 @@ from inchi_lightning.network.graph import (
     DecodedGraph,
     bond_radius,
     candidate_pairs,
-    decode_atoms,
+    graphs_from_outputs,
     pair_probabilities,
 )
 from inchi_lightning.shipped import require_shipped_model
@@ -75,14 +75,19 @@ class SideAtoms:
     scores: torch.Tensor  # (K,) heatmap probabilities
 
 
-def side_atoms(
-    outputs: dict[str, torch.Tensor],
-    atoms: DecodedAtoms,
-    index: int,
-    side: int,
-    margin: int,
-    weight: float,
-) -> SideAtoms:
+@dataclass
+class SideRead:
+    """The network's maps and decoded graphs of some of a batch's images at one side."""
+
+    outputs: dict[str, torch.Tensor]
+    graphs: list[DecodedGraph]
+    index: dict[int, int]  # batch row -> position in this side's sub-batch
+
+
+def side_atoms(read: SideRead, row: int, side: int, margin: int, weight: float) -> SideAtoms:
+    """Batch row ``row``'s atoms as ``read`` (at ``side``) found them, with ``weight``."""
+    index = read.index[row]
+    outputs, atoms = read.outputs, read.graphs[index].atoms
     width = outputs["heatmap_logits"].size(3)
     cells = (atoms.xy / STRIDE).floor().long().clamp(0, width - 1)
 
@@ -141,24 +146,10 @@ def to_pixels(frame: torch.Tensor, side: int, margin: int) -> torch.Tensor:
     return frame * (side - 2 * margin) + side / 2
 
 
-@dataclass
-class SideRead:
-    """The network's maps and decoded graphs of some of a batch's images at one side."""
-
-    outputs: dict[str, torch.Tensor]
-    atoms: list[DecodedAtoms]
-    graphs: list[DecodedGraph]
-    index: dict[int, int]  # batch row -> position in this side's sub-batch
-
-
 def read_side(model: GraphReader, pixels: torch.Tensor, rows: list[int]) -> SideRead:
-    net = model.net
-    outputs = net(ink(pixels[rows]))
-    atoms = decode_atoms(outputs, model.hparams.threshold)
-    pairs = [candidate_pairs(a.xy, bond_radius(a.xy, net.config.max_bond_length)) for a in atoms]
-    probability = pair_probabilities(net, outputs["features"], [a.xy for a in atoms], pairs)
-    graphs = decoded_graphs(atoms, pairs, probability)
-    return SideRead(outputs, atoms, graphs, {row: i for i, row in enumerate(rows)})
+    outputs = model.net(ink(pixels[rows]))
+    graphs = graphs_from_outputs(model.net, outputs, model.hparams.threshold)
+    return SideRead(outputs, graphs, {row: i for i, row in enumerate(rows)})
 
 
 @dataclass
@@ -212,18 +203,7 @@ def read_batch(
             results.append(ImageReading(vote, 1.0, same, {name: vote for name in CLOSER_RULES}))
             continue
         share = sum(w for s, w in weights.items() if readings[s].inchi == winner) / total
-        parts = [
-            side_atoms(
-                reads[s].outputs,
-                reads[s].atoms[reads[s].index[row]],
-                reads[s].index[row],
-                s,
-                margin,
-                weights[s],
-            )
-            for s in sides
-            if weights[s] > 0
-        ]
+        parts = [side_atoms(reads[s], row, s, margin, weights[s]) for s in sides if weights[s] > 0]
         nearest = sides[0]
         bond = lengths[nearest] / (nearest - 2 * margin) if lengths[nearest] else 0.0
         fused = {
@@ -233,17 +213,7 @@ def read_batch(
             for support in supports
         }
         won = next(s for s in sides if readings[s].inchi == winner)
-        looks = [
-            side_atoms(
-                reads[c].outputs,
-                reads[c].atoms[reads[c].index[row]],
-                reads[c].index[row],
-                c,
-                margin,
-                1.0,
-            )
-            for c in closer[row]
-        ]
+        looks = [side_atoms(reads[c], row, c, margin, 1.0) for c in closer[row]]
         looked = closer_readings(voters_graphs[won], won, margin, looks, radius * bond)
         results.append(ImageReading(vote, share, fused, looked))
     return results
@@ -301,22 +271,6 @@ def closer_readings(
             atoms.append(atom)
         readings[name] = molecule_from_graph(MolGraph(atoms, graph.bonds))
     return readings
-
-
-def decoded_graphs(
-    atoms: list[DecodedAtoms], pairs: list[torch.Tensor], probability: torch.Tensor
-) -> list[DecodedGraph]:
-    scores, classes = probability.clamp(0, 1).max(dim=1)
-    graphs, first = [], 0
-    for image_atoms, image_pairs in zip(atoms, pairs, strict=True):
-        last = first + len(image_pairs)
-        bonded = classes[first:last] != 0
-        bonds = DecodedBonds(
-            image_pairs[bonded], classes[first:last][bonded], scores[first:last][bonded]
-        )
-        graphs.append(DecodedGraph(image_atoms, bonds))
-        first = last
-    return graphs
 
 
 def fused_reading(

@@ -382,7 +382,17 @@ def decode_graph(
     symmetric classes is their plain average, and for a directional class lets the more
     confident reading decide the direction. The bond is p's argmax.
     """
-    outputs = model(images)
+    return graphs_from_outputs(model, model(images), threshold, max_atoms, max_bond_length)
+
+
+def graphs_from_outputs(
+    model: GraphRecognizer,
+    outputs: dict[str, torch.Tensor],
+    threshold: float = ATOM_THRESHOLD,
+    max_atoms: int = 128,
+    max_bond_length: float | None = None,
+) -> list[DecodedGraph]:
+    """``decode_graph`` of maps ``model`` has computed already (its ``forward``'s outputs)."""
     atoms = decode_atoms(outputs, threshold, max_atoms)
     factor = model.config.max_bond_length if max_bond_length is None else max_bond_length
     pairs = [candidate_pairs(a.xy, bond_radius(a.xy, factor)) for a in atoms]
