@@ -11,7 +11,8 @@ take. Given several checkpoints of one model (fine-tunes from the same weights),
 the mean of their weights (``checkpoints.mean_checkpoint``), the first's settings kept.
 ``--bond-length-from`` measures a graph recogniser's ``target_bond_length`` on the
 annotated shards it trained on, for a checkpoint whose fit did not record it; ``--threshold``
-sets the heatmap probability it reads atoms above (the fit's, unless given).
+sets the heatmap probability it reads atoms above (the fit's, unless given), and
+``--atom-separation`` how close, in median neighbour distances, two peaks are one atom.
 """
 
 from __future__ import annotations
@@ -45,6 +46,10 @@ def _settings(args: argparse.Namespace) -> dict[str, float]:
         if not 0 < args.threshold < 1:
             raise ValueError(f"--threshold must lie between 0 and 1, not {args.threshold}")
         settings["threshold"] = args.threshold
+    if args.atom_separation is not None:
+        if not 0 <= args.atom_separation < 1:
+            raise ValueError(f"--atom-separation must lie in [0, 1), not {args.atom_separation}")
+        settings["atom_separation"] = args.atom_separation
     return settings
 
 
@@ -55,6 +60,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bond-length-from", type=Path, help="a train split of annotated shards")
     parser.add_argument(
         "--threshold", type=float, help="heatmap probability above which a peak is an atom"
+    )
+    parser.add_argument(
+        "--atom-separation",
+        type=float,
+        help="peaks closer than this many median neighbour distances are one atom (0: all kept)",
     )
     args = parser.parse_args(argv)
     try:

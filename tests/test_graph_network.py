@@ -11,6 +11,7 @@ import torch
 
 from inchi_lightning.network.encoder import EncoderConfig
 from inchi_lightning.network.graph import (
+    DecodedAtoms,
     GraphNetConfig,
     GraphRecognizer,
     bond_radius,
@@ -19,6 +20,7 @@ from inchi_lightning.network.graph import (
     decode_graph,
     pair_probabilities,
     sample_segments,
+    separate_atoms,
 )
 from inchi_lightning.network.graph_loss import (
     GraphLoss,
@@ -170,6 +172,28 @@ def test_decode_atoms_recovers_a_perfect_heatmap() -> None:
     assert (atoms.xy[order] - points).abs().max() <= 4
     assert atoms.classes[order].tolist() == [0, 0, 1]
     assert torch.all(atoms.scores > 0.99)
+
+
+def test_a_second_peak_within_the_separation_is_the_same_atom_read_twice() -> None:
+    # A chain 30 px a bond (class 1 its carbons, 2 its N at x = 90), a weaker carbon peak 8 px
+    # from its third atom (a hash's wide end), and a label (class 3) written 8 px from its N.
+    chain = [[30.0 * k, 0.0] for k in range(8)]
+    xy = torch.tensor([*chain, [60.0, 8.0], [98.0, 0.0]])
+    atoms = DecodedAtoms(
+        xy=xy,
+        classes=torch.tensor([1, 1, 1, 2, 1, 1, 1, 1, 1, 3]),
+        charges=torch.zeros(10, dtype=torch.long),
+        scores=torch.linspace(0.9, 0.4, 10),  # most confident first
+    )
+    kept = separate_atoms(atoms, 0.4, plain_class=1)  # 8 px is 0.27 of the 30 px bonds
+    assert kept.xy.tolist() == [*chain, [98.0, 0.0]]  # the label beside the N stays
+    assert kept.classes.tolist() == [1, 1, 1, 2, 1, 1, 1, 1, 3]
+    assert kept.scores.tolist() == pytest.approx(atoms.scores[[0, 1, 2, 3, 4, 5, 6, 7, 9]].tolist())
+    assert len(separate_atoms(atoms, 0.4).xy) == 9  # no plain class: only the same class's
+    labels = atoms._replace(classes=torch.tensor([1, 1, 1, 3, 1, 1, 1, 1, 2, 3]))
+    assert len(separate_atoms(labels, 0.4).xy) == 9  # one label read twice: one atom
+    assert len(separate_atoms(atoms, 0.2, plain_class=1).xy) == 10  # 8 px > 0.2 x 30 px
+    assert len(separate_atoms(atoms, 0.0, plain_class=1).xy) == 10  # 0: every peak kept
 
 
 # ---- learning on toy drawings ----------------------------------------------------------------

@@ -39,6 +39,15 @@ MAX_BOND_LENGTH = 2.5
 # Heatmap probability above which a peak is an atom, unless a reader is given its own (the
 # shipped model reads at 0.4, measured for it: scripts/release_model.py --threshold).
 ATOM_THRESHOLD = 0.3
+# Two peaks of one class (or a carbon's beside anything) closer than this many median
+# nearest-neighbour distances are one atom read twice, and the weaker is dropped: a 3x3 maximum
+# at stride 4 lets peaks stand 8 px apart, a third of a bond at 256 px, and a hash's wide end
+# or a label's letters make such second peaks. Drawn atoms are rarely that close (76 of 8,000
+# patent-heavy drawings have a pair below 0.4, mostly unbonded atoms of crowded rings), but two
+# labels written as one (CbzHN) are, so other classes stay. Off unless a release sets it
+# (release_model.py --atom-separation 0.4): the shipped model read the held-out draws 4 better
+# with it at 0.4 but uspto-300 one worse (264 against 265; BENCHMARKS.md, session 26).
+ATOM_SEPARATION = 0.0
 
 
 @dataclass
@@ -344,6 +353,30 @@ def decode_atoms(
     return decoded
 
 
+def separate_atoms(
+    atoms: DecodedAtoms, separation: float, plain_class: int | None = None
+) -> DecodedAtoms:
+    """``atoms`` without the peaks that repeat a more confident one kept before it: closer
+    than ``separation`` median nearest-neighbour distances, and of its class or of
+    ``plain_class`` (the caller's carbon). Greedy, most confident first; 0: all kept. Two
+    different labels may stand that close (the N and Cbz of a written CbzHN): both stay."""
+    if separation <= 0 or len(atoms.xy) < 3:
+        return atoms
+    distance = torch.cdist(atoms.xy[None].double(), atoms.xy[None].double())[0]  # (K, K)
+    distance.fill_diagonal_(float("inf"))
+    too_close = distance < separation * float(distance.amin(dim=1).median())
+    alike = atoms.classes[:, None] == atoms.classes[None, :]  # (weaker, kept)
+    if plain_class is not None:
+        alike |= (atoms.classes == plain_class)[:, None]
+    repeats = too_close & alike
+    kept: list[int] = []
+    for atom in range(len(atoms.xy)):  # decode_atoms lists the most confident first
+        if not repeats[atom, kept].any():
+            kept.append(atom)
+    index = torch.tensor(kept, dtype=torch.long, device=atoms.xy.device)
+    return DecodedAtoms(*(field[index] for field in atoms))
+
+
 def pair_probabilities(
     model: GraphRecognizer,
     features: torch.Tensor,
@@ -373,16 +406,22 @@ def decode_graph(
     threshold: float = ATOM_THRESHOLD,
     max_atoms: int = 128,
     max_bond_length: float | None = None,
+    separation: float = ATOM_SEPARATION,
+    plain_class: int | None = None,
 ) -> list[DecodedGraph]:
     """(B, 1, S, S) images → per image atoms and bonds (class-0 pairs dropped).
 
-    Every candidate pair (i < j within ``max_bond_length`` median neighbour distances, default
-    the model's) is read both ways in one ``bond_logits`` call for the batch. The two readings
-    are averaged in (i → j) terms: p = (p(i, j) + p(j, i)[reversed classes]) / 2, which for
-    symmetric classes is their plain average, and for a directional class lets the more
-    confident reading decide the direction. The bond is p's argmax.
+    Peaks above ``threshold`` closer than ``separation`` to a stronger one are dropped
+    (``separate_atoms``). Every candidate pair (i < j within ``max_bond_length`` median
+    neighbour distances, default the model's) is read both ways in one ``bond_logits`` call for
+    the batch. The two readings are averaged in (i → j) terms: p = (p(i, j) + p(j, i)[reversed
+    classes]) / 2, which for symmetric classes is their plain average, and for a directional
+    class lets the more confident reading decide the direction. The bond is p's argmax.
     """
-    return graphs_from_outputs(model, model(images), threshold, max_atoms, max_bond_length)
+    outputs = model(images)
+    return graphs_from_outputs(
+        model, outputs, threshold, max_atoms, max_bond_length, separation, plain_class
+    )
 
 
 def graphs_from_outputs(
@@ -391,9 +430,14 @@ def graphs_from_outputs(
     threshold: float = ATOM_THRESHOLD,
     max_atoms: int = 128,
     max_bond_length: float | None = None,
+    separation: float = ATOM_SEPARATION,
+    plain_class: int | None = None,
 ) -> list[DecodedGraph]:
     """``decode_graph`` of maps ``model`` has computed already (its ``forward``'s outputs)."""
-    atoms = decode_atoms(outputs, threshold, max_atoms)
+    atoms = [
+        separate_atoms(a, separation, plain_class)
+        for a in decode_atoms(outputs, threshold, max_atoms)
+    ]
     factor = model.config.max_bond_length if max_bond_length is None else max_bond_length
     pairs = [candidate_pairs(a.xy, bond_radius(a.xy, factor)) for a in atoms]
     combined = pair_probabilities(model, outputs["features"], [a.xy for a in atoms], pairs)

@@ -25,6 +25,7 @@ from inchi_lightning.molgraph import (
 )
 from inchi_lightning.network.encoder import EncoderConfig
 from inchi_lightning.network.graph import (
+    ATOM_SEPARATION,
     ATOM_THRESHOLD,
     MAX_BOND_LENGTH,
     DecodedGraph,
@@ -42,6 +43,9 @@ from inchi_lightning.training.graph_matching import matched_counts
 from inchi_lightning.training.metrics import ExactMatch, LevenshteinDistance
 from inchi_lightning.training.module import TrainingRate, as_dataclass, ink, stepped
 
+# The class whose repeated peaks are dropped beside an atom of any class (network.graph's
+# separate_atoms): a hash's wide end and the letters of a label make carbon peaks.
+CARBON_CLASS = ATOM_SYMBOLS.index("C")
 # Where ``read_molecules`` may look, as shares of the trained side: 32 px apart at 192. Real
 # drawings of large molecules come out smaller than any training drawing, small ones larger.
 READING_SCALES = (1 / 2, 2 / 3, 5 / 6, 7 / 6, 4 / 3, 3 / 2, 5 / 3, 11 / 6, 2.0)
@@ -130,6 +134,9 @@ class GraphReader(TrainingRate):
         weight_decay: AdamW weight decay.
         warmup_steps: linear warm-up steps before the cosine decay.
         threshold: heatmap probability above which a peak is an atom (``ATOM_THRESHOLD``).
+        atom_separation: peaks closer than this many median nearest-neighbour distances to a
+            stronger one of their class (a carbon's: to any) are the same atom read twice, and
+            dropped (``ATOM_SEPARATION``; 0: all kept).
         num_logged_samples: validation images shown in TensorBoard each validation, with the
             atoms and bonds read drawn over them, and their InChIs against the truth.
         target_bond_length: the training drawings' median bond length in pixels of
@@ -157,6 +164,7 @@ class GraphReader(TrainingRate):
         weight_decay: float = 1e-4,
         warmup_steps: int = 100,
         threshold: float = ATOM_THRESHOLD,
+        atom_separation: float = ATOM_SEPARATION,
         num_logged_samples: int = 8,
         target_bond_length: float = 0.0,
         init_weights: str | None = None,
@@ -201,7 +209,13 @@ class GraphReader(TrainingRate):
     @torch.no_grad()
     def read(self, images: torch.Tensor) -> list[MolGraph]:
         """The graph each (B, 1, S, S) uint8 image draws, in its pixels."""
-        decoded = decode_graph(self.net, ink(images), threshold=self.hparams.threshold)
+        decoded = decode_graph(
+            self.net,
+            ink(images),
+            threshold=self.hparams.threshold,
+            separation=self.hparams.atom_separation,
+            plain_class=CARBON_CLASS,
+        )
         return [graph_of(d) for d in decoded]
 
     @property
