@@ -25,17 +25,21 @@ import pandas as pd
 READING_COLUMNS = ("image_id", "truth", "final")
 
 
-def missed(readings: list[Path]) -> pd.DataFrame:
-    """The rows of ``evaluate`` CSVs whose final reading is not the truth, as image_id and InChI,
-    one row per InChI (the first image that missed it)."""
-    frames = []
-    for path in readings:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        absent = [column for column in READING_COLUMNS if column not in frame.columns]
-        if absent:
-            raise ValueError(f"{path}: not an evaluate per-sample CSV (no {', '.join(absent)})")
-        frames.append(frame[frame["final"] != frame["truth"]])
-    misses = pd.concat(frames, ignore_index=True).drop_duplicates("truth")
+def load_readings(path: Path) -> pd.DataFrame:
+    """One ``evaluate`` per-sample CSV, as strings; ValueError if it lacks ``READING_COLUMNS``."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    absent = [column for column in READING_COLUMNS if column not in frame.columns]
+    if absent:
+        raise ValueError(f"{path}: not an evaluate per-sample CSV (no {', '.join(absent)})")
+    return frame
+
+
+def missed(readings: list[pd.DataFrame]) -> pd.DataFrame:
+    """The rows of ``evaluate`` readings whose final reading is not the truth, as image_id and
+    InChI, one row per InChI (the first image that missed it)."""
+    misses = pd.concat(
+        [frame[frame["final"] != frame["truth"]] for frame in readings], ignore_index=True
+    ).drop_duplicates("truth")
     return misses.rename(columns={"truth": "InChI"})[["image_id", "InChI"]]
 
 
@@ -45,11 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="the labels CSV to write")
     args = parser.parse_args(argv)
     try:
-        misses = missed(args.readings)
+        readings = [load_readings(path) for path in args.readings]
     except (OSError, ValueError) as exc:
         print(f"missed_molecules: {exc}", file=sys.stderr)
         return 2
-    read = sum(len(pd.read_csv(path, usecols=["image_id"])) for path in args.readings)
+    misses = missed(readings)
+    read = sum(len(frame) for frame in readings)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     misses.to_csv(args.out, index=False)
     print(f"{len(misses)} missed molecules of {read} images read: {args.out}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 
@@ -39,25 +40,26 @@ def test_a_file_that_is_no_checkpoint_is_one_line_error(tmp_path, capsys, load_s
     assert len(err.splitlines()) == 1 and not (tmp_path / "r.ckpt").exists()
 
 
-def test_a_release_reads_at_the_threshold_it_is_given(
-    small_graph_checkpoint, tmp_path, capsys, load_script
+@pytest.mark.parametrize(
+    ("option", "setting", "value", "refused", "error"),
+    [
+        ("--threshold", "threshold", 0.4, "4", "--threshold must lie between 0 and 1, not 4.0"),
+        (
+            "--atom-separation",
+            "atom_separation",
+            0.0,
+            "1.5",
+            "--atom-separation must lie in [0, 1), not 1.5",
+        ),
+    ],
+)
+def test_a_release_reads_at_the_settings_it_is_given(
+    small_graph_checkpoint, tmp_path, capsys, load_script, option, setting, value, refused, error
 ):
     main = load_script("release_model").main
     out = tmp_path / "release.ckpt"
-    assert main([str(small_graph_checkpoint), "--out", str(out), "--threshold", "0.4"]) == 0
+    assert main([str(small_graph_checkpoint), "--out", str(out), option, str(value)]) == 0
     checkpoint = torch.load(out, map_location="cpu", weights_only=True)
-    assert checkpoint["hyper_parameters"]["threshold"] == 0.4
-    assert main([str(small_graph_checkpoint), "--out", str(out), "--threshold", "4"]) == 2
-    assert capsys.readouterr().err.strip() == "error: --threshold must lie between 0 and 1, not 4.0"
-
-
-def test_a_release_reads_at_the_atom_separation_it_is_given(
-    small_graph_checkpoint, tmp_path, capsys, load_script
-):
-    main = load_script("release_model").main
-    out = tmp_path / "release.ckpt"
-    assert main([str(small_graph_checkpoint), "--out", str(out), "--atom-separation", "0"]) == 0
-    checkpoint = torch.load(out, map_location="cpu", weights_only=True)
-    assert checkpoint["hyper_parameters"]["atom_separation"] == 0.0
-    assert main([str(small_graph_checkpoint), "--out", str(out), "--atom-separation", "1.5"]) == 2
-    assert "--atom-separation must lie in [0, 1), not 1.5" in capsys.readouterr().err
+    assert checkpoint["hyper_parameters"][setting] == value
+    assert main([str(small_graph_checkpoint), "--out", str(out), option, refused]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {error}"

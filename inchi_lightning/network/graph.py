@@ -286,13 +286,17 @@ def candidate_pairs(points: torch.Tensor, max_distance: float) -> torch.Tensor:
     return torch.stack([first[keep], second[keep]], dim=1)
 
 
+def neighbour_distances(points: torch.Tensor) -> torch.Tensor:
+    """(K, K) float64 distances between (K, 2) points, infinite on the diagonal."""
+    distance = torch.cdist(points[None].double(), points[None].double())[0]
+    return distance.fill_diagonal_(float("inf"))
+
+
 def bond_radius(points: torch.Tensor, factor: float) -> float:
     """``factor`` times the median nearest-neighbour distance of (K, 2) points (0 if K < 2)."""
     if points.size(0) < 2:
         return 0.0
-    distance = torch.cdist(points[None].double(), points[None].double())[0]  # (K, K)
-    distance.fill_diagonal_(float("inf"))
-    return factor * float(distance.amin(dim=1).median())
+    return factor * float(neighbour_distances(points).amin(dim=1).median())
 
 
 # ---- decoding --------------------------------------------------------------------------------
@@ -362,8 +366,7 @@ def separate_atoms(
     different labels may stand that close (the N and Cbz of a written CbzHN): both stay."""
     if separation <= 0 or len(atoms.xy) < 3:
         return atoms
-    distance = torch.cdist(atoms.xy[None].double(), atoms.xy[None].double())[0]  # (K, K)
-    distance.fill_diagonal_(float("inf"))
+    distance = neighbour_distances(atoms.xy)
     too_close = distance < separation * float(distance.amin(dim=1).median())
     alike = atoms.classes[:, None] == atoms.classes[None, :]  # (weaker, kept)
     if plain_class is not None:
