@@ -148,7 +148,7 @@ def to_pixels(frame: torch.Tensor, side: int, margin: int) -> torch.Tensor:
 
 def read_side(model: GraphReader, pixels: torch.Tensor, rows: list[int]) -> SideRead:
     outputs = model.net(ink(pixels[rows]))
-    graphs = graphs_from_outputs(model.net, outputs, model.hparams.threshold)
+    graphs = graphs_from_outputs(model.net, outputs, model.decode_settings)
     return SideRead(outputs, graphs, {row: i for i, row in enumerate(rows)})
 
 

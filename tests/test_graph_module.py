@@ -15,14 +15,19 @@ from inchi_lightning.graph_chem import molecule_from_graph
 from inchi_lightning.imaging import CleanParams
 from inchi_lightning.molgraph import GraphAtom, GraphBond, MolGraph
 from inchi_lightning.network.encoder import EncoderConfig
-from inchi_lightning.network.graph import MAX_BOND_LENGTH
+from inchi_lightning.network.graph import MAX_BOND_LENGTH, DecodeSettings
 from inchi_lightning.shards import ShardSet, write_shard
 from inchi_lightning.training.graph_data import (
     GraphDataset,
     collate_graphs,
     keypoint_augmentation,
 )
-from inchi_lightning.training.graph_module import GraphReader, scale_vote, voting_sides
+from inchi_lightning.training.graph_module import (
+    CARBON_CLASS,
+    GraphReader,
+    scale_vote,
+    voting_sides,
+)
 from tests.ink import darkest_near
 
 SIZE = 128
@@ -239,6 +244,14 @@ def test_a_reader_reads_bonds_out_to_max_bond_length_and_trains_on_the_same_radi
     assert GraphReader().net.config.max_bond_length == MAX_BOND_LENGTH
     model = GraphReader(max_bond_length=3.0)
     assert model.net.config.max_bond_length == model.loss.net.max_bond_length == 3.0
+
+
+def test_a_reader_decodes_with_its_release_settings() -> None:
+    model = GraphReader(threshold=0.35, atom_separation=0.4)
+    assert model.decode_settings == DecodeSettings(
+        threshold=0.35, separation=0.4, plain_class=CARBON_CLASS
+    )
+    assert GraphReader().decode_settings == DecodeSettings(plain_class=CARBON_CLASS)
 
 
 def four_drawings(shards) -> DataLoader:

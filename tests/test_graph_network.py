@@ -12,12 +12,14 @@ import torch
 from inchi_lightning.network.encoder import EncoderConfig
 from inchi_lightning.network.graph import (
     DecodedAtoms,
+    DecodeSettings,
     GraphNetConfig,
     GraphRecognizer,
     bond_radius,
     candidate_pairs,
     decode_atoms,
     decode_graph,
+    graphs_from_outputs,
     pair_probabilities,
     sample_segments,
     separate_atoms,
@@ -196,6 +198,40 @@ def test_a_second_peak_within_the_separation_is_the_same_atom_read_twice() -> No
     assert len(separate_atoms(atoms, 0.0, plain_class=1).xy) == 10  # 0: every peak kept
 
 
+def test_decode_settings_reach_the_peaks_and_the_pairs() -> None:
+    # Five atoms of one class 24 px apart (stride-4 cells 6 apart) bending down the right side,
+    # and a weaker peak 8 px below the second: a repeat within 0.4 of a bond.
+    torch.manual_seed(0)
+    model = GraphRecognizer(tiny_config()).eval()
+    with torch.no_grad():
+        model.bond_mlp[-1].bias[1] = 99.0  # every candidate pair reads as a single bond
+        outputs = model(torch.zeros(1, 1, 64, 64))
+    heat = torch.full((1, 1, 16, 16), -9.0)
+    for row, column in [(2, 2), (2, 8), (2, 14), (8, 14), (14, 14)]:
+        heat[0, 0, row, column] = 4.0
+    heat[0, 0, 4, 8] = 1.0
+    outputs = {
+        **outputs,
+        "heatmap_logits": heat,
+        "atom_logits": torch.zeros_like(outputs["atom_logits"]),
+        "offsets": torch.zeros_like(outputs["offsets"]),  # every atom at its cell's corner
+    }
+
+    def read(**settings) -> tuple[int, int]:
+        settings = {"threshold": 0.5, **settings}
+        (graph,) = graphs_from_outputs(model, outputs, DecodeSettings(**settings))
+        return len(graph.atoms.xy), len(graph.bonds.pairs)
+
+    assert read()[0] == 6
+    assert read(separation=0.4)[0] == 5
+    assert read(threshold=0.9)[0] == 5  # the weak peak's sigmoid(1) = 0.73 falls short
+    assert read(max_atoms=3)[0] == 3
+    # The model's 2.5 neighbour distances (60 px) reach 9 of the 10 pairs: all but the ends'.
+    assert read(separation=0.4) == (5, 9)
+    # Half a neighbour distance (12 px against 24) leaves no candidate pair: no bond at all.
+    assert read(separation=0.4, max_bond_length=0.5)[1] == 0
+
+
 # ---- learning on toy drawings ----------------------------------------------------------------
 
 # Each image: atoms (x, y, class, charge) in input pixels and bonds (i, j, class of i -> j).
@@ -277,7 +313,7 @@ def test_learns_toy_graphs() -> None:
     assert set(losses) == {"heatmap", "atom", "charge", "offset", "bond", "total"}
 
     model.eval()
-    graphs = decode_graph(model, images, threshold=0.3)
+    graphs = decode_graph(model, images, DecodeSettings(threshold=0.3))
     for (atoms, bonds), graph in zip(TOY_GRAPHS, graphs, strict=True):
         truth = torch.tensor([a[:2] for a in atoms])
         assert len(graph.atoms.xy) == len(atoms)
@@ -308,7 +344,8 @@ def test_empty_images_decode_and_train() -> None:
     losses = GraphLoss(config)(model, model(images), targets)
     losses["total"].backward()
     assert torch.isfinite(losses["total"]) and losses["bond"] == 0
-    graphs = decode_graph(model.eval(), images, threshold=1.0)  # nothing passes: no atoms
+    # Nothing passes a threshold of 1: no atoms.
+    graphs = decode_graph(model.eval(), images, DecodeSettings(threshold=1.0))
     assert [len(g.atoms.xy) for g in graphs] == [0, 0]
     assert [len(g.bonds.pairs) for g in graphs] == [0, 0]
 

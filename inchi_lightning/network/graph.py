@@ -402,46 +402,56 @@ def pair_probabilities(
     return (probability[:count] + probability[count:][:, model.reversed_bond_classes]) / 2
 
 
+@dataclass(frozen=True)
+class DecodeSettings:
+    """How a reader turns the network's maps into atoms and bonds.
+
+    Args:
+        threshold: heatmap probability above which a peak is an atom (``ATOM_THRESHOLD``).
+        max_atoms: the most atoms an image may hold; the most confident are kept.
+        max_bond_length: candidate pairs are atoms at most this many median nearest-neighbour
+            distances apart; None: the model's own (``GraphNetConfig.max_bond_length``).
+        separation: a peak closer than this many median nearest-neighbour distances to a more
+            confident one is dropped when it repeats it (``separate_atoms``; 0: all kept).
+        plain_class: the class dropped beside a peak of any class (the caller's carbon).
+    """
+
+    threshold: float = ATOM_THRESHOLD
+    max_atoms: int = 128
+    max_bond_length: float | None = None
+    separation: float = ATOM_SEPARATION
+    plain_class: int | None = None
+
+
 @torch.no_grad()
 def decode_graph(
-    model: GraphRecognizer,
-    images: torch.Tensor,
-    threshold: float = ATOM_THRESHOLD,
-    max_atoms: int = 128,
-    max_bond_length: float | None = None,
-    separation: float = ATOM_SEPARATION,
-    plain_class: int | None = None,
+    model: GraphRecognizer, images: torch.Tensor, settings: DecodeSettings = DecodeSettings()
 ) -> list[DecodedGraph]:
     """(B, 1, S, S) images → per image atoms and bonds (class-0 pairs dropped).
 
-    Peaks above ``threshold`` closer than ``separation`` to a stronger one are dropped
+    Peaks above the settings' threshold that repeat a stronger one are dropped
     (``separate_atoms``). Every candidate pair (i < j within ``max_bond_length`` median
-    neighbour distances, default the model's) is read both ways in one ``bond_logits`` call for
-    the batch. The two readings are averaged in (i → j) terms: p = (p(i, j) + p(j, i)[reversed
-    classes]) / 2, which for symmetric classes is their plain average, and for a directional
-    class lets the more confident reading decide the direction. The bond is p's argmax.
+    neighbour distances) is read both ways in one ``bond_logits`` call for the batch. The two
+    readings are averaged in (i → j) terms: p = (p(i, j) + p(j, i)[reversed classes]) / 2,
+    which for symmetric classes is their plain average, and for a directional class lets the
+    more confident reading decide the direction. The bond is p's argmax.
     """
-    outputs = model(images)
-    return graphs_from_outputs(
-        model, outputs, threshold, max_atoms, max_bond_length, separation, plain_class
-    )
+    return graphs_from_outputs(model, model(images), settings)
 
 
 def graphs_from_outputs(
     model: GraphRecognizer,
     outputs: dict[str, torch.Tensor],
-    threshold: float = ATOM_THRESHOLD,
-    max_atoms: int = 128,
-    max_bond_length: float | None = None,
-    separation: float = ATOM_SEPARATION,
-    plain_class: int | None = None,
+    settings: DecodeSettings = DecodeSettings(),
 ) -> list[DecodedGraph]:
     """``decode_graph`` of maps ``model`` has computed already (its ``forward``'s outputs)."""
     atoms = [
-        separate_atoms(a, separation, plain_class)
-        for a in decode_atoms(outputs, threshold, max_atoms)
+        separate_atoms(a, settings.separation, settings.plain_class)
+        for a in decode_atoms(outputs, settings.threshold, settings.max_atoms)
     ]
-    factor = model.config.max_bond_length if max_bond_length is None else max_bond_length
+    factor = settings.max_bond_length
+    if factor is None:
+        factor = model.config.max_bond_length
     pairs = [candidate_pairs(a.xy, bond_radius(a.xy, factor)) for a in atoms]
     combined = pair_probabilities(model, outputs["features"], [a.xy for a in atoms], pairs)
     scores, classes = combined.max(dim=1)  # (M,) each

@@ -29,6 +29,7 @@ from inchi_lightning.network.graph import (
     ATOM_THRESHOLD,
     MAX_BOND_LENGTH,
     DecodedGraph,
+    DecodeSettings,
     GraphNetConfig,
     GraphRecognizer,
     decode_graph,
@@ -209,14 +210,16 @@ class GraphReader(TrainingRate):
     @torch.no_grad()
     def read(self, images: torch.Tensor) -> list[MolGraph]:
         """The graph each (B, 1, S, S) uint8 image draws, in its pixels."""
-        decoded = decode_graph(
-            self.net,
-            ink(images),
+        return [graph_of(d) for d in decode_graph(self.net, ink(images), self.decode_settings)]
+
+    @property
+    def decode_settings(self) -> DecodeSettings:
+        """How this reader's maps become atoms and bonds: its release's settings."""
+        return DecodeSettings(
             threshold=self.hparams.threshold,
             separation=self.hparams.atom_separation,
             plain_class=CARBON_CLASS,
         )
-        return [graph_of(d) for d in decoded]
 
     @property
     def reading_sizes(self) -> tuple[int, ...]:
