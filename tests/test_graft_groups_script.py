@@ -55,3 +55,20 @@ def test_halogens_are_grafted_as_atoms_onto_an_aromatic_carbon(load_script) -> N
     for smiles, halogen in made:
         assert chem.mol_from_smiles(smiles).HasSubstructMatch(Chem.MolFromSmarts(f"c-[{halogen}]"))
     assert graft_groups.main(["--out", "/dev/null", "--n", "2", "--groups", "I"]) == 0
+
+
+def test_chains_graft_alkyls_and_linkers_that_end_in_a_group(load_script) -> None:
+    graft_groups = load_script("graft_groups")
+    made = graft_groups.grafted(14, seed=11, groups=graft_groups.CHAINS)
+    assert [group for _, group in made] == list(graft_groups.CHAINS) * 2
+    for smiles, group in made:
+        mol = chem.mol_from_smiles(smiles)
+        chain = GROUP_SMILES[group].removeprefix("*")
+        if chain.endswith("*"):  # a linker: CH2s from the ring to a drawn end group
+            carbons = len(chain) - 1
+            pattern = "c-" + "-".join(["[CH2]"] * carbons) + "-[!#1;!$([CH2])]"
+        else:
+            pattern = "c-" + GROUP_SMILES[group].removeprefix("*").replace("C", "[C]", 1)
+        assert mol.HasSubstructMatch(Chem.MolFromSmarts(pattern)), (smiles, group)
+    out = "/dev/null"
+    assert graft_groups.main(["--out", out, "--n", "7", "--groups", "CHAINS"]) == 0
