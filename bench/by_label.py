@@ -19,9 +19,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
+from inchi_lightning.prep.styles import STYLE_KINDS
 from inchi_lightning.prep.synth import image_styles
-
-STYLES = ("bms", "patent")
 
 
 def drawn_labels(dataset: Path) -> dict[str, set[str]]:
@@ -67,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("dataset", type=Path, help="the synth set the readings read")
     parser.add_argument("csvs", type=Path, nargs="+", help="evaluate --out files of that set")
-    parser.add_argument("--style", choices=STYLES, help="only the drawings of this style")
+    parser.add_argument("--style", choices=STYLE_KINDS, help="only the drawings of this style")
     parser.add_argument("--seed", type=int, help="the synth command's --seed (with --style)")
     parser.add_argument("--n", type=int, help="the synth command's --n (with --style)")
     parser.add_argument("--patent-fraction", type=float, help="the synth command's (with --style)")

@@ -19,9 +19,8 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
+from inchi_lightning.prep.styles import STYLE_KINDS
 from inchi_lightning.prep.synth import image_styles
-
-STYLES = ("bms", "patent")
 
 
 def cell(rows: list[dict[str, str]]) -> str:
@@ -41,7 +40,7 @@ def table_row(path: Path, styles: dict[str, str]) -> str:
     for row in rows:
         by_style[styles[row["image_id"]]].append(row)
     distance = statistics.mean(int(row["levenshtein_final"]) for row in rows)
-    cells = [cell(rows), *(cell(by_style[style]) for style in STYLES), f"{distance:.2f}"]
+    cells = [cell(rows), *(cell(by_style[style]) for style in STYLE_KINDS), f"{distance:.2f}"]
     return f"| {path.name} | " + " | ".join(cells) + " |"
 
 
