@@ -31,7 +31,7 @@ demo: $(STAMP)
 	@if [ -d "$(USPTO)/images" ]; then images="$(USPTO)/images"; labels="$(USPTO)/labels.csv"; \
 	else $(PYTHON) -m inchi_lightning synth --out data/demo-test --n 200 --seed 12345 && \
 	  images=data/demo-test/train; labels=data/demo-test/train_labels.csv; fi; \
-	set -x; $(PYTHON) -m inchi_lightning predict --config $(CONFIG) --ckpt_path $(BEST) \
+	set -x; $(PYTHON) -m inchi_lightning predict --ckpt_path $(BEST) \
 	  --data.predict_dir "$$images" --submission.output data/demo-submission.csv && \
 	$(PYTHON) -m inchi_lightning score --submission data/demo-submission.csv --labels "$$labels"
 

@@ -11,6 +11,7 @@ import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -95,16 +96,50 @@ def read_gray(path: str | os.PathLike) -> np.ndarray:
         raise ImageError("missing file", path)
     if path.stat().st_size == 0:
         raise ImageError("zero-byte file", path)
+    flag = decode_flag(path)
     try:
-        image = cv2.imdecode(np.fromfile(path, dtype=np.uint8), decode_flag(path))
+        image = cv2.imdecode(np.fromfile(path, dtype=np.uint8), flag)
     except cv2.error:
         image = None
     if image is None or image.size == 0:
-        raise ImageError("unreadable image", path)
-    gray = to_gray_uint8(image)
+        gray = _pillow_gray(path)  # GIF, and what this OpenCV build lacks a decoder for
+    else:
+        gray = to_gray_uint8(image)
     if gray.min() == gray.max():
         raise ImageError("empty image", path)
     return gray
+
+
+def _pillow_gray(path: Path) -> np.ndarray:
+    """The image at ``path`` decoded by Pillow (its first frame), as gray uint8.
+
+    Raises:
+        ImageError: Pillow cannot read it either.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            return gray_from_pil(image)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ImageError("unreadable image", path) from error
+
+
+def gray_from_pil(image: Any) -> np.ndarray:
+    """A Pillow image of any mode (palette, CMYK, 16-bit, with alpha, ...) as (H, W) uint8
+    gray; transparent pixels become white paper. Reads every frame's first: a GIF's first."""
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16-bit gray: scaled, never clipped
+        array = np.asarray(image)
+        if array.dtype.kind == "i":
+            array = np.clip(array, 0, 65535).astype(np.uint16)
+        return to_gray_uint8(array)
+    if image.mode == "F":
+        return to_gray_uint8(np.asarray(image))
+    transparent = "A" in image.getbands() or "transparency" in image.info
+    if not transparent:
+        return np.asarray(image.convert("L"))
+    rgba = np.asarray(image.convert("RGBA"))
+    return to_gray_uint8(np.ascontiguousarray(rgba[:, :, [2, 1, 0, 3]]))  # OpenCV's BGRA
 
 
 def decode_flag(path: Path) -> int:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 SHIPPED_NAME = "graph-resnet18-256.ckpt"
 SHIPPED_MODEL = Path(__file__).parent / "models" / SHIPPED_NAME
-SHIPPED_KEYWORD = "shipped"  # what a config writes for it (GraphReader's init_weights)
+SHIPPED_KEYWORD = "shipped"  # what a config writes for it (GraphModule's init_weights)
 
 
 def shipped_model() -> Path | None:

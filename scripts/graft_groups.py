@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from inchi_lightning import chem
-from inchi_lightning.graph_groups import GROUP_SMILES, RING_NITROGEN_GROUPS
+from inchi_lightning.chemistry.groups import GROUP_SMILES, RING_NITROGEN_GROUPS
+from inchi_lightning.chemistry.inchi import inchi_from_smiles, mol_from_smiles
+from inchi_lightning.prep.corpus import RING_NH, graft
 from inchi_lightning.prep.molecules import small_corpus
 
 # Groups the patent abbreviation sets write as text (drawing.py), by class name; rare in the
@@ -39,13 +40,13 @@ GROUPS = (
 )
 
 # Halogens are drawn as one-letter labels, not groups, but rare ones read badly: iodine's "I"
-# is a bare stroke, read as the methyl a bond's end draws (session 20's model misread 4 of the
+# is a bare stroke, read as the methyl a bond's end draws (an earlier release misread 4 of the
 # 11 iodides among the seed-190 held-out drawings, against 5% of all). Grafted, they are drawn
 # often enough to be told apart.
 HALOGENS = {"I": "*I", "Br": "*Br", "Cl": "*Cl", "F": "*F"}
 GRAFTS = {**GROUP_SMILES, **HALOGENS}
 # Chains patents write as text: alkyls (C4H9, C3H7) and linkers between two bonds (CH2CH2,
-# (CH2)3). Each is rare in the corpus, and one digit tells them apart: session 26's model read
+# (CH2)3). Each is rare in the corpus, and one digit tells them apart: an earlier release read
 # 1 of 10 held-out patent drawings with a C4H9 right, 15 of 22 with (CH2)3 (--groups CHAINS).
 CHAINS = ("nBu", "nPr", "C2H5", "iPr", "CH2CH2", "(CH2)3", "(CH2)4")
 # What a grafted linker ends in, so that it joins two drawn atoms as patents draw it.
@@ -65,14 +66,14 @@ def _graft(group: str, rng: np.random.Generator) -> str:
 
 def _grafted_one(smiles: str, group: str, rng: np.random.Generator) -> str | None:
     if group not in RING_NITROGEN_GROUPS:
-        return chem.graft(smiles, _graft(group, rng), rng)
-    mol = chem.mol_from_smiles(smiles)
-    if mol is not None and not mol.HasSubstructMatch(chem.RING_NH):
-        smiles = chem.graft(smiles, _NH_RINGS[int(rng.integers(len(_NH_RINGS)))], rng)
+        return graft(smiles, _graft(group, rng), rng)
+    mol = mol_from_smiles(smiles)
+    if mol is not None and not mol.HasSubstructMatch(RING_NH):
+        smiles = graft(smiles, _NH_RINGS[int(rng.integers(len(_NH_RINGS)))], rng)
     if smiles is None:
         return None
     # A ring-nitrogen label's group is grafted onto the N itself.
-    return chem.graft(smiles, GROUP_SMILES[RING_NITROGEN_GROUPS[group]], rng, site=chem.RING_NH)
+    return graft(smiles, GROUP_SMILES[RING_NITROGEN_GROUPS[group]], rng, site=RING_NH)
 
 
 def grafted(
@@ -88,7 +89,7 @@ def grafted(
         for index in rng.permutation(len(corpus)):
             group = groups[len(made) % len(groups)]
             smiles = _grafted_one(corpus[index], group, rng)
-            inchi = None if smiles is None else chem.inchi_from_smiles(smiles)
+            inchi = None if smiles is None else inchi_from_smiles(smiles)
             if inchi is None or inchi in seen:
                 continue
             seen.add(inchi)

@@ -4,7 +4,7 @@ charged +2 to +4.
     python scripts/metal_salts.py --out salts.smi --n 4000 --seed 0
     python -m inchi_lightning synth --out data/salts --n 4000 --smiles salts.smi
 
-The charge classes stopped at +1 until session 23 (molgraph), so a drawn ``Cu4+`` or ``Ca2+``
+The charge classes stopped at +1 before 0.15.0 (molgraph), so a drawn ``Cu4+`` or ``Ca2+``
 was never recorded, never trained on, and always misread. The corpus hardly holds such ions (27
 atoms in 16.5k molecules), while the InChI of every metal complex comes back from RDKit as one:
 the held-out sets draw ``Cu4+`` beside two phenolates, or beside two pyridines and two
@@ -25,7 +25,7 @@ import numpy as np
 from rdkit import Chem
 from tqdm import tqdm
 
-from inchi_lightning import chem
+from inchi_lightning.chemistry.inchi import mol_from_smiles
 from inchi_lightning.prep.molecules import distinct_by_inchi, small_corpus
 
 # Metals among the atom classes (molgraph.ELEMENTS), by the charges their ions are drawn with.
@@ -43,7 +43,7 @@ MAX_LIGAND_ATOMS = 24  # two ligands and an ion still fit a drawing at a readabl
 def salt(ligand: str, rng: np.random.Generator) -> str | None:
     """``ligand`` (SMILES) once or twice beside a metal cation and its anions, or None when the
     ligand cannot be read."""
-    mol = chem.mol_from_smiles(ligand)
+    mol = mol_from_smiles(ligand)
     if mol is None:
         return None
     charge = int(rng.integers(2, 5))

@@ -1,5 +1,5 @@
-"""Write the molecules a model misread as a labels CSV that ``synth --smiles`` draws again: the
-hard-example mining of sessions 25 and 26.
+"""Write the molecules a model misread as a labels CSV that ``synth --smiles`` draws again:
+hard-example mining (CHANGELOG.md, 0.13.0 and later).
 
     python -m inchi_lightning evaluate --ckpt_path CKPT --images data/fresh/shards/train \\
         --limit 6000 --out read.csv
@@ -7,9 +7,9 @@ hard-example mining of sessions 25 and 26.
     python -m inchi_lightning synth --out data/hard --n N --seed 1 --smiles misses.csv
 
 A fine-tune on fresh drawings of the molecules a model misses (each drawn again with new seeds,
-so that it learns the molecule, not the picture) was the first to gain on the held-out draws
-since session 20; sets of misses chosen by hand (iodides, metal salts, organic ions) had all
-lost. ``evaluate``'s per-sample CSVs say for each image its truth and its final reading; a
+so that it learns the molecule, not the picture) gained on the held-out draws where sets of
+misses chosen by hand (iodides, metal salts, organic ions) had all lost. ``evaluate``'s
+per-sample CSVs say for each image its truth and its final reading; a
 molecule is missed when the two differ. Each InChI is written once, however many of the CSVs
 miss it, so ``synth`` draws each missed molecule once per seed.
 """

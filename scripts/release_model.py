@@ -24,7 +24,7 @@ from pathlib import Path
 from inchi_lightning.shards import ShardSet
 from inchi_lightning.shipped import SHIPPED_MODEL
 from inchi_lightning.training.checkpoints import release_checkpoint
-from inchi_lightning.training.graph_data import median_bond_length
+from inchi_lightning.training.graph_data import shards_bond_length
 
 MAX_BYTES = 30 * 2**20
 
@@ -39,7 +39,7 @@ def _release(checkpoints: list[Path], out: Path, settings: dict[str, float]) -> 
 def _settings(args: argparse.Namespace) -> dict[str, float]:
     settings = {}
     if args.bond_length_from is not None:
-        length = median_bond_length(ShardSet(args.bond_length_from))
+        length = shards_bond_length(ShardSet(args.bond_length_from))
         settings["target_bond_length"] = length
         print(f"target_bond_length {length:.2f} px, from {args.bond_length_from}")
     if args.threshold is not None:

@@ -8,7 +8,7 @@ stereocentres or stereo double bonds, each as a random stereoisomer.
 RDKit's corpus says the stereo of 113 of its 16,526 molecules, so a reader trained on it
 hardly ever sees a wedge, a hash or a double bond drawn with its geometry; a fifth of
 uspto-300's drawings have them, and those were read exactly a fifth as often as the rest
-(``chem.random_stereoisomer`` says why an isomer is as good a molecule). A molecule may come
+(``random_stereoisomer`` says why an isomer is as good a molecule). A molecule may come
 back as several of its isomers (on later passes over the corpus) when the corpus alone gives
 too few; the list holds no InChI twice.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from inchi_lightning import chem
+from inchi_lightning.prep.corpus import default_smiles, random_stereoisomer
 from inchi_lightning.prep.molecules import distinct_by_inchi
 
 _PASSES = 4  # walks over the corpus before giving up on reaching --n
@@ -32,9 +32,9 @@ _PASSES = 4  # walks over the corpus before giving up on reaching --n
 def stereoisomers(n: int, seed: int) -> list[str]:
     """Up to ``n`` SMILES of distinct random stereoisomers, the same for the same seed."""
     rng = np.random.default_rng(seed)
-    corpus = chem.default_smiles()
+    corpus = default_smiles()
     made = (
-        chem.random_stereoisomer(corpus[index], rng)
+        random_stereoisomer(corpus[index], rng)
         for _ in range(_PASSES)
         for index in rng.permutation(len(corpus))
     )

@@ -1,10 +1,10 @@
 """Write a shard directory whose train split reads several preprocessed sets, some more than
 once; vocabulary, clean() settings, val and test come from the first (prep/union.py).
 
-    python scripts/union_shards.py ~/runs/union/shards ~/runs/graph-long/shards \\
-        ~/runs/stereo/shards:2 ~/runs/graft43/shards
+    python scripts/union_shards.py data/union/shards data/graph-long/shards \\
+        data/stereo/shards:2 data/grafted/shards
     python -m inchi_lightning fit --config configs/graph-cpu.yaml \\
-        --config configs/graph-finetune.yaml --data.shards ~/runs/union/shards
+        --config configs/graph-finetune.yaml --data.shards data/union/shards
 
 ``DIR:N`` reads DIR's train split N times an epoch (default once).
 """

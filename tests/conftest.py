@@ -65,9 +65,9 @@ def small_graph_checkpoint(tmp_path) -> Path:
 
     from inchi_lightning.imaging import CleanParams
     from inchi_lightning.network.encoder import EncoderConfig
-    from inchi_lightning.training.graph_module import GraphReader
+    from inchi_lightning.training.graph_module import GraphModule
 
-    model = GraphReader(
+    model = GraphModule(
         clean_params=CleanParams(image_size=TINY_IMAGE_SIZE),
         encoder=EncoderConfig(name="resnet18", weights="none"),
         head_channels=16,

@@ -8,7 +8,7 @@ import math
 import numpy as np
 from rdkit import Chem
 
-from inchi_lightning.molgraph import GraphAtom, GraphBond, MolGraph
+from inchi_lightning.chemistry.molgraph import GraphAtom, GraphBond, MolGraph
 
 BOND = 30.0  # pixels
 

@@ -15,10 +15,10 @@ import pytest
 import torch
 from rdkit import Chem
 
-from inchi_lightning import chem
-from inchi_lightning.graph_chem import molecule_from_graph
+from inchi_lightning.chemistry.inchi import inchi_from_smiles, mol_from_smiles
+from inchi_lightning.chemistry.molecule import molecule_from_graph
+from inchi_lightning.chemistry.molgraph import GROUP_LABELS, MolGraph
 from inchi_lightning.imaging import CleanParams, clean_with_transform
-from inchi_lightning.molgraph import GROUP_LABELS, MolGraph
 from inchi_lightning.network.graph import MAX_BOND_LENGTH, bond_radius, candidate_pairs
 from inchi_lightning.prep import annotations, render, synth
 
@@ -67,7 +67,7 @@ def _radii(smiles: str, index: int, graph: MolGraph) -> np.ndarray:
     labels, carbons written out as CH3 in the styles that write them) inside their first
     glyph, whose middle may be the hole of an O.
     """
-    style, *_ = render.recipe(chem.mol_from_smiles(smiles), SEED, index, _fraction(index))
+    style, *_ = render.recipe(mol_from_smiles(smiles), SEED, index, _fraction(index))
     text = max(BARE_ATOM_RADIUS, TEXT_RADIUS * style.font_size)
     carbons_written = style.explicit_methyl or style.label_chain_carbons
     radii = [
@@ -91,7 +91,7 @@ def _distances_to_ink(image: np.ndarray, points: np.ndarray, ink_below: int) -> 
 def test_the_sample_covers_both_styles_turns_stereo_and_groups(drawn) -> None:
     kinds = {render.style_kind(SEED, index, _fraction(index)) for _, index, _ in drawn}
     assert kinds == {"bms", "patent"}
-    turns = [render.recipe(chem.mol_from_smiles(s), SEED, i, _fraction(i))[1] for s, i, _ in drawn]
+    turns = [render.recipe(mol_from_smiles(s), SEED, i, _fraction(i))[1] for s, i, _ in drawn]
     assert {damage.quarter_turns for damage in turns} == {0, 1, 3}
     kinds_drawn = {bond.kind for _, _, item in drawn for bond in item.graph.bonds}
     assert {"wedge", "hash"} <= kinds_drawn
@@ -132,7 +132,7 @@ def test_every_drawn_bond_is_a_candidate_pair_even_adamantanes_long_one(index: i
 
 
 def _has_open_double_bond(smiles: str) -> bool:
-    mol = chem.mol_from_smiles(smiles)
+    mol = mol_from_smiles(smiles)
     return any(
         info.type == Chem.StereoType.Bond_Double
         and info.specified == Chem.StereoSpecified.Unspecified
@@ -142,7 +142,7 @@ def _has_open_double_bond(smiles: str) -> bool:
 
 def test_the_graph_reads_back_as_the_drawn_molecule(drawn) -> None:
     for smiles, index, item in drawn:
-        label = chem.inchi_from_smiles(smiles)
+        label = inchi_from_smiles(smiles)
         reading = molecule_from_graph(item.graph)
         crossed = [bond.kind for bond in item.graph.bonds].count("crossed")
         assert crossed == (smiles in OPEN_DOUBLE_BONDS) == _has_open_double_bond(smiles)

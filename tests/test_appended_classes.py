@@ -4,8 +4,8 @@ import pytest
 import torch
 from torch import nn
 
-from inchi_lightning.training.appended_classes import APPENDED_CLASS_BIAS, grow_appended_classes
-from inchi_lightning.training.graph_module import GraphReader
+from inchi_lightning.reading.appended_classes import APPENDED_CLASS_BIAS, grow_appended_classes
+from inchi_lightning.training.graph_module import GraphModule
 
 
 class Classifier(nn.Module):
@@ -68,14 +68,14 @@ def test_more_classes_saved_than_wanted_is_left_to_load_state_dict() -> None:
 def test_a_graph_reader_saved_before_group_labels_were_appended_reads_the_same(
     small_graph_checkpoint, tmp_path
 ) -> None:
-    model = GraphReader.load_from_checkpoint(small_graph_checkpoint, weights_only=True)
+    model = GraphModule.load_from_checkpoint(small_graph_checkpoint, weights_only=True)
     checkpoint = torch.load(small_graph_checkpoint, weights_only=True)
     state = checkpoint["state_dict"]
     classes = state["net.atom_head.bias"].shape[0]
     for key in ("net.atom_head.weight", "net.atom_head.bias"):
         state[key] = state[key][: classes - 7]  # as saved when there were 7 classes fewer
     torch.save(checkpoint, tmp_path / "older.ckpt")
-    older = GraphReader.load_from_checkpoint(tmp_path / "older.ckpt", weights_only=True)
+    older = GraphModule.load_from_checkpoint(tmp_path / "older.ckpt", weights_only=True)
     images = torch.rand(2, 1, 64, 64)
     model.eval(), older.eval()
     with torch.no_grad():

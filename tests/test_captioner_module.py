@@ -1,20 +1,19 @@
-import math
-
 import lightning as L
 import pytest
 import torch
 
 from inchi_lightning.imaging import CleanParams
 from inchi_lightning.network.captioner import DecoderConfig
-from inchi_lightning.network.encoder import EncoderConfig
+from inchi_lightning.network.encoder import EncoderConfig, ink
 from inchi_lightning.shards import read_shard_spec
+from inchi_lightning.training.base_module import warmup_then
+from inchi_lightning.training.captioner_module import CaptionerModule
 from inchi_lightning.training.data import InChIDataModule, collate_captions
-from inchi_lightning.training.module import InChICaptioner, ink, warmup_then
 
 
-def tiny_captioner(shards, attention: bool = False, **kwargs) -> InChICaptioner:
+def tiny_captioner(shards, attention: bool = False, **kwargs) -> CaptionerModule:
     tokenizer, clean_params = read_shard_spec(shards)
-    return InChICaptioner(
+    return CaptionerModule(
         vocabulary=tokenizer.tokens,
         max_length=tokenizer.max_length,
         clean_params=clean_params,
@@ -75,7 +74,7 @@ def test_checkpoint_loads_with_weights_only_and_predicts_alone(tiny_shards, tmp_
     checkpoint = torch.load(tmp_path / "model.ckpt", weights_only=True)
     saved_clean_params = checkpoint["hyper_parameters"]["clean_params"]
     assert saved_clean_params["image_size"] == model.clean_params.image_size
-    loaded = InChICaptioner.load_from_checkpoint(tmp_path / "model.ckpt")
+    loaded = CaptionerModule.load_from_checkpoint(tmp_path / "model.ckpt")
     assert loaded.vocabulary == model.vocabulary
     assert loaded.clean_params == model.clean_params
     assert loaded.hparams.decoder["attention"] is True
@@ -83,7 +82,7 @@ def test_checkpoint_loads_with_weights_only_and_predicts_alone(tiny_shards, tmp_
     # Checkpoints from before post-processing existed load with it on.
     del checkpoint["hyper_parameters"]["rdkit_postprocess"]
     torch.save(checkpoint, tmp_path / "old.ckpt")
-    old = InChICaptioner.load_from_checkpoint(tmp_path / "old.ckpt", weights_only=True)
+    old = CaptionerModule.load_from_checkpoint(tmp_path / "old.ckpt", weights_only=True)
     assert old.hparams.rdkit_postprocess is True
 
     size = model.clean_params.image_size
@@ -93,42 +92,9 @@ def test_checkpoint_loads_with_weights_only_and_predicts_alone(tiny_shards, tmp_
     assert (scores[:, 0] >= scores[:, 1]).all()
 
 
-def test_predict_step_gives_unreadable_images_an_empty_inchi(tiny_shards, caplog):
-    model = tiny_captioner(tiny_shards).eval()
-    size = model.clean_params.image_size
-    batch = {
-        "images": torch.full((2, 1, size, size), 255, dtype=torch.uint8),
-        "image_ids": ["good", "bad"],
-        "errors": ["", "not an image"],
-    }
-    with torch.no_grad():
-        rows = model.predict_step(batch, 0)
-    assert [row["image_id"] for row in rows] == ["good", "bad"]
-    assert rows[0]["InChI"].startswith("InChI=1S/")
-    assert rows[1]["InChI"] == "" and math.isnan(rows[1]["confidence"])
-    assert "bad" in caplog.text
-
-
-@pytest.mark.parametrize("rdkit_postprocess", [True, False])
-def test_predict_step_writes_the_first_valid_candidate_normalised_with_its_score(
-    tiny_shards, monkeypatch, rdkit_postprocess
-):
-    model = tiny_captioner(tiny_shards, beam_width=3, rdkit_postprocess=rdkit_postprocess)
-    beams = ["InChI=1S/C9/bad", "InChI=1S/CH4O/c2-1/h2H,1H3", "InChI=1S/H2O/h1H2"]
-    scores = torch.tensor([[-0.1, -0.2, -0.3]])
-    monkeypatch.setattr(model, "decode", lambda images: ([beams], scores))
-    batch = {"images": None, "image_ids": ["a"], "errors": [""]}
-    (row,) = model.predict_step(batch, 0)
-    if rdkit_postprocess:
-        assert row["InChI"] == "InChI=1S/CH4O/c1-2/h2H,1H3"
-        assert row["confidence"] == pytest.approx(-0.2)
-    else:
-        assert row["InChI"] == beams[0] and row["confidence"] == pytest.approx(-0.1)
-
-
 def test_model_refuses_to_start_without_vocabulary():
     with pytest.raises(ValueError, match="vocabulary"):
-        InChICaptioner(clean_params=CleanParams())
+        CaptionerModule(clean_params=CleanParams())
 
 
 def test_ink_maps_white_to_zero_and_black_to_one():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from inchi_lightning import chem
+from inchi_lightning.chemistry.inchi import mol_from_smiles
 from inchi_lightning.prep import captions, drawing, render, styles
 
 MOLECULE = "CC(=O)Nc1ccc(O)cc1"
@@ -14,7 +14,7 @@ MOLECULE = "CC(=O)Nc1ccc(O)cc1"
 @pytest.fixture(scope="module")
 def drawn() -> drawing.DrawnMolecule:
     style = styles.DrawStyle(width=240, height=180, font_size=14)
-    return drawing.draw_with_graph(chem.mol_from_smiles(MOLECULE), style)
+    return drawing.draw_with_graph(mol_from_smiles(MOLECULE), style)
 
 
 @pytest.mark.parametrize("side", captions.SIDES)
@@ -49,7 +49,7 @@ def test_captions_are_seeded_and_take_the_forms_patents_print() -> None:
 
 
 def test_synth_captions_some_patent_drawings_and_no_bms_scan() -> None:
-    mol = chem.mol_from_smiles(MOLECULE)
+    mol = mol_from_smiles(MOLECULE)
     patent = [render.recipe(mol, 0, index, 1.0)[2] for index in range(100)]
     share = sum(caption is not None for caption in patent) / len(patent)
     assert 0.05 < share < 0.3  # CAPTIONED_FRACTION, 0.15

@@ -16,7 +16,7 @@ from .conftest import TINY_IMAGE_SIZE
 
 CONFIG = str(Path(__file__).parents[1] / "configs" / "quickstart.yaml")
 GRAPH_CONFIG = str(Path(__file__).parents[1] / "configs" / "graph-cpu.yaml")
-GRAPH_READER = "inchi_lightning.training.graph_module.GraphReader"
+GRAPH_READER = "inchi_lightning.training.graph_module.GraphModule"
 
 
 def tiny_common_args(config: str, shards: Path, tmp_path: Path) -> list[str]:
@@ -128,24 +128,32 @@ def test_checkpoint_alone_predicts_every_image_and_survives_bad_ones(
     (images / "notes.txt").write_text("not an image")
     output = tmp_path / "submission.csv"
 
+    ckpt = str(trained / "checkpoints" / "best.ckpt")
     code = main([
         "predict",
-        "--ckpt_path", str(trained / "checkpoints" / "best.ckpt"),
+        "--ckpt_path", ckpt,
         "--data.predict_dir", str(images),
-        "--data.num_workers", "0",
-        "--trainer.logger", "false",
         "--submission.output", str(output),
+        "--columns", "confidence,error",
     ])  # fmt: skip
     assert code == 0
     with output.open() as handle:
         rows = list(csv.DictReader(handle))
     assert [r["image_id"] for r in rows] == sorted(["broken"] + [s.stem for s in sources])
-    by_id = {r["image_id"]: r["InChI"] for r in rows}
-    assert by_id["broken"] == ""
-    assert all(by_id[s.stem].startswith("InChI=1S/") for s in sources)
+    by_id = {r["image_id"]: r for r in rows}
+    assert by_id["broken"]["InChI"] == "" and by_id["broken"]["error"] == "unreadable image"
+    assert all(by_id[s.stem]["InChI"].startswith("InChI=1S/") for s in sources)
+    assert all(0 < float(by_id[s.stem]["confidence"]) <= 1 for s in sources)
     assert "wrote 4 predictions" in capsys.readouterr().out
-    skipped = [r.getMessage() for r in caplog.records if "non-image" in r.getMessage()]
+    messages = [r.getMessage() for r in caplog.records]
+    skipped = [m for m in messages if "not images" in m]
     assert len(skipped) == 1 and "notes.txt" in skipped[0]
+    assert any("broken.png: unreadable image" in m for m in messages)
+    # The Python API reads the same files to the same InChIs.
+    from inchi_lightning import Reader
+
+    readings = Reader(ckpt).read(sources)
+    assert [r.inchi for r in readings] == [by_id[s.stem]["InChI"] for s in sources]
 
 
 def test_score_compares_a_submission_with_labels(tmp_path, capsys):
@@ -241,7 +249,10 @@ def write_bad_checkpoint(kind: str, path: Path, good: Path) -> None:
         hparams = {"_class_path": "their_project.Model", "vocabulary": ["C"]}
         torch.save({"state_dict": {"w": torch.zeros(2)}, "hyper_parameters": hparams}, path)
     elif kind == "captioner without vocabulary":
-        hparams = {"_class_path": "inchi_lightning.training.module.InChICaptioner", "lr": 1}
+        hparams = {
+            "_class_path": "inchi_lightning.training.captioner_module.CaptionerModule",
+            "lr": 1,
+        }
         torch.save({"state_dict": {"w": torch.zeros(2)}, "hyper_parameters": hparams}, path)
     elif kind == "pickled object":
         payload = torch.load(good, weights_only=True)
@@ -264,8 +275,7 @@ def write_bad_checkpoint(kind: str, path: Path, good: Path) -> None:
 def test_a_bad_checkpoint_is_refused_in_one_line(kind, message, trained, tmp_path, capsys):
     ckpt = tmp_path / "model.ckpt"
     write_bad_checkpoint(kind, ckpt, trained / "checkpoints" / "best.ckpt")
-    code = main(["predict", "--ckpt_path", str(ckpt), "--data.predict_dir", str(tmp_path),
-                 "--trainer.logger", "false"])  # fmt: skip
+    code = main(["predict", "--ckpt_path", str(ckpt), "--data.predict_dir", str(tmp_path)])
     assert code == 2
     err = one_line_error(capsys)
     assert f"{ckpt} is not an inchi_lightning checkpoint" in err and message in err
@@ -294,22 +304,6 @@ def test_every_command_loads_checkpoints_weights_only(trained, tiny_shards, monk
     args = tiny_run_args(tiny_shards, trained)
     assert main(["validate", *args, "--ckpt_path", str(trained / "checkpoints" / "last.ckpt")]) == 0
     assert calls[0]["weights_only"] is True
-
-
-def test_predict_keeps_no_predictions_in_memory(trained, tmp_path, monkeypatch):
-    from lightning.pytorch import Trainer
-
-    calls = []
-
-    @functools.wraps(Trainer.predict)  # keeps the signature LightningCLI reads its options from
-    def predict(self, **kwargs):
-        calls.append(kwargs)
-
-    monkeypatch.setattr(Trainer, "predict", predict)
-    best = str(trained / "checkpoints" / "best.ckpt")
-    args = ["--data.predict_dir", str(tmp_path), "--trainer.logger", "false"]
-    assert main(["predict", "--ckpt_path", best, *args]) == 0
-    assert calls[0]["return_predictions"] is False  # SubmissionWriter wrote them batch by batch
 
 
 def test_print_config_shows_the_model_and_data_sections(capsys):
@@ -367,7 +361,6 @@ def test_a_graph_checkpoint_alone_predicts_and_evaluates(
     images, sources = folder_with_a_broken_image(tiny_raw, tmp_path)
     output = tmp_path / "submission.csv"
     assert main(["predict", "--ckpt_path", ckpt, "--data.predict_dir", str(images),
-                 "--data.num_workers", "0", "--trainer.logger", "false",
                  "--submission.output", str(output)]) == 0  # fmt: skip
     with output.open() as handle:
         rows = list(csv.DictReader(handle))
@@ -379,7 +372,7 @@ def test_a_graph_checkpoint_alone_predicts_and_evaluates(
     assert "val/atom_recall" in capsys.readouterr().out
     out = tmp_path / "per_sample.csv"
     assert main(["evaluate", "--ckpt_path", ckpt, "--images", str(tiny_raw), "--limit", "6",
-                 "--num-workers", "0", "--out", str(out)]) == 0  # fmt: skip
+                 "--num-threads", "1", "--out", str(out)]) == 0  # fmt: skip
     assert "raw best candidate" in capsys.readouterr().out
     with out.open() as handle:
         assert len(list(csv.DictReader(handle))) == 6
@@ -394,9 +387,8 @@ def test_predict_and_evaluate_without_a_checkpoint_use_the_shipped_model(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(shipped, "SHIPPED_MODEL", tmp_path / "absent.ckpt")
     predict = ["predict", "--data.predict_dir", str(tiny_raw / "train"),
-               "--data.num_workers", "0", "--trainer.logger", "false",
                "--submission.output", str(tmp_path / "s.csv")]  # fmt: skip
-    evaluate = ["evaluate", "--images", str(tiny_raw), "--limit", "4", "--num-workers", "0"]
+    evaluate = ["evaluate", "--images", str(tiny_raw), "--limit", "4", "--num-threads", "1"]
     for command in (predict, evaluate):
         assert main(command) == 2
         assert "no model ships with this install" in one_line_error(capsys)

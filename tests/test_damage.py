@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from inchi_lightning import chem
+from inchi_lightning.chemistry.inchi import mol_from_smiles
 from inchi_lightning.prep import damage as scans
 from inchi_lightning.prep import drawing, styles
 
@@ -71,7 +71,7 @@ def test_random_damage_turns_about_the_configured_fraction() -> None:
 
 
 def test_apply_damage_gives_a_binary_turned_scan() -> None:
-    gray = drawing.draw(chem.mol_from_smiles("CC(=O)Oc1ccccc1C(=O)O"), styles.DrawStyle())
+    gray = drawing.draw(mol_from_smiles("CC(=O)Oc1ccccc1C(=O)O"), styles.DrawStyle())
     damage = scans.Damage(
         blur_sigma=0.5, threshold=200, ink_dropout=0.01, stroke_breaks=2, break_radius=1,
         speck_density=1e-3, quarter_turns=1,
@@ -105,7 +105,7 @@ def test_quarter_turn_matrix_moves_points_as_the_pixels_move() -> None:
 
 
 def test_apply_damage_with_transform_gives_apply_damages_pixels_and_their_turn() -> None:
-    gray = drawing.draw(chem.mol_from_smiles("CC(=O)Oc1ccccc1C(=O)O"), styles.DrawStyle())
+    gray = drawing.draw(mol_from_smiles("CC(=O)Oc1ccccc1C(=O)O"), styles.DrawStyle())
     for turns in (0, 1, 3):
         damage = scans.Damage(
             blur_sigma=0.5, threshold=200, ink_dropout=0.01, stroke_breaks=2, break_radius=1,

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from rdkit import Chem, RDConfig
 
-from inchi_lightning import chem
-from inchi_lightning.graph_chem import molecule_from_graph
+from inchi_lightning.chemistry.inchi import inchi_from_smiles, mol_from_smiles
+from inchi_lightning.chemistry.molecule import molecule_from_graph
 from inchi_lightning.prep import abbreviations, drawing, styles
 
 
@@ -30,7 +30,7 @@ def test_random_style_is_seeded_and_stays_in_bms_ranges() -> None:
 
 
 def _mol(smiles: str) -> Chem.Mol:
-    mol = chem.mol_from_smiles(smiles)
+    mol = mol_from_smiles(smiles)
     assert mol is not None
     return mol
 
@@ -127,7 +127,7 @@ def test_benzene_like_rings_are_circled_and_their_bonds_read_aromatic() -> None:
         assert np.allclose(circled.graph.points, plain.graph.points)
         if rings:  # a circle has ink at the ring's middle where single lines have none
             assert (circled.image < 128).sum() != (plain.image < 128).sum()
-        assert molecule_from_graph(circled.graph).inchi == chem.inchi_from_smiles(smiles)
+        assert molecule_from_graph(circled.graph).inchi == inchi_from_smiles(smiles)
 
 
 def test_circles_lie_inside_their_rings() -> None:
@@ -190,7 +190,7 @@ def test_formula_sets_write_propyl_and_butyl_as_formulae_read_as_their_classes()
     style = styles.DrawStyle(abbreviate=True, abbreviation_set="formula", width=400, height=300)
     graph = drawing.draw_with_graph(mol, style).graph
     assert sorted(a.symbol for a in graph.atoms if a.symbol.startswith("n")) == ["nBu", "nPr"]
-    assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(Chem.MolToSmiles(mol))
+    assert molecule_from_graph(graph).inchi == inchi_from_smiles(Chem.MolToSmiles(mol))
 
 
 def test_a_protected_ring_nitrogen_is_drawn_and_recorded_as_one_label() -> None:
@@ -203,7 +203,7 @@ def test_a_protected_ring_nitrogen_is_drawn_and_recorded_as_one_label() -> None:
     assert {label.GetProp("_displayLabel"), label.GetProp("_displayLabelW")} == {"NPMB", "PMBN"}
     graph = drawing.draw_with_graph(mol, style).graph
     assert sorted(a.symbol for a in graph.atoms if a.symbol not in ("C", "O")) == ["PMBN", "S"]
-    assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(Chem.MolToSmiles(mol))
+    assert molecule_from_graph(graph).inchi == inchi_from_smiles(Chem.MolToSmiles(mol))
     # An aromatic ring nitrogen keeps its PMB apart: the ring could not be drawn with text in it.
     assert _labels(abbreviations.condense(_mol("COc1ccc(Cn2ccc3ccccc32)cc1"), "short")) == ["PMB"]
 
@@ -228,7 +228,7 @@ def test_spelled_groups_are_recorded_as_the_class_they_stand_for() -> None:
     assert texts == ["C(CH<sub>3</sub>)<sub>3</sub>", "N(CH<sub>2</sub>CH<sub>3</sub>)<sub>2</sub>"]
     graph = drawing.draw_with_graph(mol, style).graph
     assert sorted(a.symbol for a in graph.atoms if a.symbol != "C") == ["NEt2", "tBu"]
-    assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(Chem.MolToSmiles(mol))
+    assert molecule_from_graph(graph).inchi == inchi_from_smiles(Chem.MolToSmiles(mol))
 
 
 def test_bare_heteroatoms_drop_their_hydrogens_and_read_back_as_the_molecule() -> None:
@@ -242,7 +242,7 @@ def test_bare_heteroatoms_drop_their_hydrogens_and_read_back_as_the_molecule() -
     assert not np.array_equal(drawing.draw(mol, style), drawing.draw(mol, styles.DrawStyle()))
     graph = drawing.draw_with_graph(mol, style).graph
     assert [a.symbol for a in graph.atoms if a.symbol != "C"] == ["N", "O", "O", "N"]
-    assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(Chem.MolToSmiles(mol))
+    assert molecule_from_graph(graph).inchi == inchi_from_smiles(Chem.MolToSmiles(mol))
 
 
 def test_explicit_hydrogens_are_drawn_on_stereocentres_and_aldehydes_and_read_back() -> None:
@@ -252,7 +252,7 @@ def test_explicit_hydrogens_are_drawn_on_stereocentres_and_aldehydes_and_read_ba
     graph = drawing.draw_with_graph(mol, style).graph
     assert [atom.symbol for atom in graph.atoms].count("H") == 3
     assert sum(bond.kind in ("wedge", "hash") for bond in graph.bonds) == 2
-    assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(smiles)
+    assert molecule_from_graph(graph).inchi == inchi_from_smiles(smiles)
     # Without the option only RDKit's own chiral hydrogens (ring fusions) are drawn: none here.
     plain = drawing.draw_with_graph(mol, styles.DrawStyle()).graph
     assert "H" not in [atom.symbol for atom in plain.atoms]
@@ -361,7 +361,7 @@ def test_double_bonds_without_a_geometry_are_drawn_crossed_and_read_back_as_labe
         for style in (styles.DrawStyle(), styles.DrawStyle(abbreviate=True)):
             graph = drawing.draw_with_graph(_mol(smiles), style).graph
             assert [bond.kind for bond in graph.bonds].count("crossed") == crossed
-            assert molecule_from_graph(graph).inchi == chem.inchi_from_smiles(smiles)
+            assert molecule_from_graph(graph).inchi == inchi_from_smiles(smiles)
 
 
 def test_open_stereocentres_are_drawn_wavy_when_asked_and_read_back_as_labelled() -> None:
@@ -375,7 +375,7 @@ def test_open_stereocentres_are_drawn_wavy_when_asked_and_read_back_as_labelled(
         drawn = drawing.draw_with_graph(_mol(smiles), style)
         kinds = [bond.kind for bond in drawn.graph.bonds]
         assert kinds.count("wavy") == wavy, smiles
-        assert molecule_from_graph(drawn.graph).inchi == chem.inchi_from_smiles(smiles)
+        assert molecule_from_graph(drawn.graph).inchi == inchi_from_smiles(smiles)
         plain = drawing.draw_with_graph(_mol(smiles), styles.DrawStyle(width=300, height=200))
         assert "wavy" not in [bond.kind for bond in plain.graph.bonds]
 
@@ -389,7 +389,7 @@ def test_ring_positions_are_numbered_when_asked_and_never_read_as_atoms() -> Non
     plain = drawing.draw_with_graph(_mol(smiles), plain_style)
     assert (numbered.image < 128).sum() > (plain.image < 128).sum()  # the digits' ink
     assert [a.symbol for a in numbered.graph.atoms] == [a.symbol for a in plain.graph.atoms]
-    assert molecule_from_graph(numbered.graph).inchi == chem.inchi_from_smiles(smiles)
+    assert molecule_from_graph(numbered.graph).inchi == inchi_from_smiles(smiles)
     numbers = list(drawing._ring_numbers(_mol(smiles)).values())
     first = sorted(int(n) for n in numbers if not n.endswith("'"))
     assert first == list(range(1, len(first) + 1)) and len(first) in (5, 6)
@@ -407,4 +407,4 @@ def test_chains_between_two_bonds_are_written_as_one_label_and_read_back() -> No
         drawn = drawing.draw_with_graph(_mol(smiles), style)
         (linker,) = [i for i, atom in enumerate(drawn.graph.atoms) if atom.symbol == label]
         assert sum(linker in bond.pair for bond in drawn.graph.bonds) == 2
-        assert molecule_from_graph(drawn.graph).inchi == chem.inchi_from_smiles(smiles)
+        assert molecule_from_graph(drawn.graph).inchi == inchi_from_smiles(smiles)

@@ -16,16 +16,17 @@ from inchi_lightning.evaluation.labelled_set import predict_labelled
 from inchi_lightning.evaluation.scoring import STEPS, score_steps
 from inchi_lightning.network.captioner import DecoderConfig
 from inchi_lightning.network.encoder import EncoderConfig
+from inchi_lightning.reading import caption_reader
 from inchi_lightning.shards import ShardSet, read_shard_spec
+from inchi_lightning.training.captioner_module import CaptionerModule
 from inchi_lightning.training.data import InChIDataModule
-from inchi_lightning.training.module import InChICaptioner
 
 
 @pytest.fixture(scope="module")
 def tiny_ckpt(tiny_shards, tmp_path_factory) -> Path:
     """A checkpoint after one training step: cheap, and its predictions are far off."""
     tokenizer, clean_params = read_shard_spec(tiny_shards)
-    model = InChICaptioner(
+    model = CaptionerModule(
         vocabulary=tokenizer.tokens,
         max_length=tokenizer.max_length,
         clean_params=clean_params,
@@ -58,7 +59,7 @@ def table_row(out: str, step: str) -> list[float]:
 def evaluate_args(ckpt: Path, images: Path, out: Path, *extra: str) -> list[str]:
     return [
         "evaluate", "--ckpt_path", str(ckpt), "--images", str(images), "--out", str(out),
-        "--num-workers", "0", "--batch-size", "16", *extra,
+        "--num-threads", "1", "--batch-size", "16", *extra,
     ]  # fmt: skip
 
 
@@ -87,15 +88,16 @@ def test_each_step_is_scored_on_its_own_predictions(tiny_ckpt, tiny_raw, monkeyp
     """A model whose best candidate never parses and whose second is valid but unnormalised."""
     beams = ["InChI=1S/C9/bad", "InChI=1S/CH4O/c2-1/h2H,1H3"]
 
-    def decode(self, images):
+    def decode(net, tokenizer, images, beam_width, length_penalty):
         return [beams] * len(images), torch.tensor([[-0.1, -0.7]]).repeat(len(images), 1)
 
-    monkeypatch.setattr(InChICaptioner, "decode", decode)
-    samples = predict_labelled(tiny_ckpt, tiny_raw, num_workers=0, limit=4, progress=False)
+    monkeypatch.setattr(caption_reader, "decode_captions", decode)
+    samples = predict_labelled(tiny_ckpt, tiny_raw, limit=4, progress=False, num_threads=1)
     finals = {s.prediction.final for s in samples}
     assert {s.prediction.chosen for s in samples} == {beams[1]}
-    # The confidence is the chosen candidate's, not the unreadable best one's.
-    assert [s.confidence for s in samples] == pytest.approx([-0.7] * len(samples))
+    # The confidence is the chosen candidate's, not the unreadable best one's: its mean token
+    # probability.
+    assert [s.confidence for s in samples] == pytest.approx([math.exp(-0.7)] * len(samples))
     assert finals == {"InChI=1S/CH4O/c1-2/h2H,1H3"}
     raw, chosen, final = score_steps(samples, list(STEPS))
     assert (raw.valid, chosen.valid, final.valid) == (0.0, 1.0, 1.0)
@@ -131,8 +133,8 @@ def test_flat_folder_without_rdkit_reports_the_raw_row_and_unreadable_images(
         assert rows[image_id]["raw"] == "" and rows[image_id]["error"]
         assert math.isnan(float(rows[image_id]["confidence"]))
         assert int(rows[image_id]["levenshtein_raw"]) == len(truth)
-    # The captioner's confidence: a mean token log-probability.
-    assert all(float(rows[label["image_id"]]["confidence"]) <= 0 for label in labels)
+    # The captioner's confidence: a mean token probability.
+    assert all(0 <= float(rows[label["image_id"]]["confidence"]) <= 1 for label in labels)
     warning = captured.err.splitlines()[-1]
     assert warning.startswith("warning: 2 unreadable") and "broken" in warning
     direct = [Levenshtein.distance(r["raw"], r["truth"]) for r in rows.values()]
@@ -163,7 +165,7 @@ def test_a_shard_split_scores_as_validate_does(tiny_ckpt, tiny_shards, tmp_path,
     assert main(args) == 0
     rows = read_labels(out)
     assert [r["image_id"] for r in rows] == ShardSet(tiny_shards / "val").image_ids
-    model = InChICaptioner.load_from_checkpoint(tiny_ckpt, weights_only=True)
+    model = CaptionerModule.load_from_checkpoint(tiny_ckpt, weights_only=True)
     model.hparams.beam_width = 1
     trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False)
     datamodule = InChIDataModule(str(tiny_shards), batch_size=16, num_workers=0)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from inchi_lightning.molgraph import GraphAtom, GraphBond, MolGraph
+from inchi_lightning.chemistry.molgraph import GraphAtom, GraphBond, MolGraph
 from inchi_lightning.training.graph_matching import matched_counts
 
 

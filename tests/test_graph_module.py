@@ -11,23 +11,19 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from inchi_lightning.graph_chem import molecule_from_graph
+from inchi_lightning.chemistry.molecule import molecule_from_graph
+from inchi_lightning.chemistry.molgraph import GraphAtom
 from inchi_lightning.imaging import CleanParams
-from inchi_lightning.molgraph import GraphAtom, GraphBond, MolGraph
 from inchi_lightning.network.encoder import EncoderConfig
 from inchi_lightning.network.graph import MAX_BOND_LENGTH, DecodeSettings
+from inchi_lightning.reading.graph_reader import CARBON_CLASS
 from inchi_lightning.shards import ShardSet, write_shard
 from inchi_lightning.training.graph_data import (
     GraphDataset,
     collate_graphs,
     keypoint_augmentation,
 )
-from inchi_lightning.training.graph_module import (
-    CARBON_CLASS,
-    GraphReader,
-    scale_vote,
-    voting_sides,
-)
+from inchi_lightning.training.graph_module import GraphModule
 from tests.ink import darkest_near
 
 SIZE = 128
@@ -93,7 +89,7 @@ def test_augmented_atoms_stay_on_the_ink_they_were_drawn_on(annotated_shards):
     assert moved > 0  # the augmentation did move pixels (and the points with them)
 
 
-def fitted(model: GraphReader, loader: DataLoader, steps: int = 1, **fit) -> L.Trainer:
+def fitted(model: GraphModule, loader: DataLoader, steps: int = 1, **fit) -> L.Trainer:
     """The trainer that fitted ``model`` for ``steps`` steps, quietly on the CPU."""
     trainer = L.Trainer(
         max_steps=steps,
@@ -111,7 +107,7 @@ def test_a_tiny_graph_model_learns_four_drawings_to_their_exact_inchi(annotated_
     dataset = GraphDataset(ShardSet(annotated_shards / "train"))
     loader = DataLoader(dataset, batch_size=4, shuffle=True, collate_fn=collate_graphs)
     L.seed_everything(0)
-    model = GraphReader(
+    model = GraphModule(
         clean_params=CleanParams(image_size=SIZE),
         encoder=EncoderConfig(name="resnet18", weights="none"),
         head_channels=32,
@@ -126,132 +122,24 @@ def test_a_tiny_graph_model_learns_four_drawings_to_their_exact_inchi(annotated_
     assert all(r.confidence > 0.5 for r in readings)
     # The checkpoint carries plain types only: it loads with weights_only and reads the same.
     trainer.save_checkpoint(tmp_path / "graph.ckpt")
-    loaded = GraphReader.load_from_checkpoint(tmp_path / "graph.ckpt", weights_only=True)
+    loaded = GraphModule.load_from_checkpoint(tmp_path / "graph.ckpt", weights_only=True)
     loaded.eval()
     again = [molecule_from_graph(g).inchi for g in loaded.read(batch["images"])]
     assert again == batch["inchis"]
 
 
-def chain(bond: float, end: str = "C") -> MolGraph:
-    """Propane (or, with ``end`` "O", ethanol) drawn with bonds ``bond`` px long."""
-    atoms = [GraphAtom(10 + i * bond, 10, "C") for i in range(2)]
-    atoms.append(GraphAtom(10 + 2 * bond, 10, end))
-    return MolGraph(atoms, [GraphBond(0, 1, "single"), GraphBond(1, 2, "single")])
-
-
-PROPANE, ETHANOL = (molecule_from_graph(chain(10.0, end)).inchi for end in ("C", "O"))
-
-
-def test_a_drawing_is_read_at_the_sides_around_the_trained_bond_length_which_vote(monkeypatch):
-    model = GraphReader(
-        clean_params=CleanParams(image_size=192),
-        encoder=EncoderConfig(name="resnet18", weights="none"),
-        head_channels=16,
-        target_bond_length=24.0,
-    )
-    assert model.reading_sizes == (96, 128, 160, 224, 256, 288, 320, 352, 384)
-    # At 192 px image 0 has 16 px bonds (it wants 288 px) and reads as ethanol at 224, 256 and
-    # 288 only; image 1 has the trained 24 px bonds and reads as ethanol at 192 only.
-    at_192 = {0: 16.0, 1: 24.0}
-    ethanol_at = {0: {224, 256, 288}, 1: {192}}
-    read_rows = {}
-
-    def read(images):
-        side = images.shape[-1]
-        rows = [int(i) for i in images[:, 0, 0, 0]]
-        read_rows[side] = rows
-        return [chain(at_192[r] * side / 192, "O" if side in ethanol_at[r] else "C") for r in rows]
-
-    monkeypatch.setattr(model, "read", read)
-    sides = (192, *model.reading_sizes)
-    images = {side: torch.arange(2, dtype=torch.uint8).view(2, 1, 1, 1).expand(2, 1, side, side)
-              for side in sides}  # fmt: skip
-    readings = model.read_molecules(images[192], {s: images[s] for s in model.reading_sizes})
-    # Image 0 at the five sides nearest 288: ethanol with 18.7, 21.3 and 24 px bonds (0.78 +
-    # 0.89 + 1) beats propane's 26.7 and 29.3 px (0.9 + 0.82); image 1 at 192 and the four
-    # nearest: propane four times (0.83 + 0.86 + 0.75 + 0.67) beats ethanol (1).
-    assert [r.inchi for r in readings] == [ETHANOL, PROPANE]
-    assert read_rows == {
-        192: [0, 1],
-        128: [1],
-        160: [1],
-        224: [0, 1],
-        256: [0, 1],
-        288: [0],
-        320: [0],
-        352: [0],
-    }
-    assert [r.inchi for r in model.read_molecules(images[192])] == [PROPANE, ETHANOL]
-    # A vote counts its reading's confidence too: image 1's four propanes read with atoms of
-    # score 0.2 (0.62 in all) lose to its one certain ethanol (1).
-    certain = read
-
-    def read_uncertain_propane(images):
-        graphs = certain(images)
-        rows = [int(i) for i in images[:, 0, 0, 0]]
-        if images.shape[-1] == 192:
-            return graphs
-        return [
-            MolGraph([dataclasses.replace(a, score=0.2) for a in g.atoms], g.bonds) if row else g
-            for row, g in zip(rows, graphs, strict=True)
-        ]
-
-    monkeypatch.setattr(model, "read", read_uncertain_propane)
-    readings = model.read_molecules(images[192], {s: images[s] for s in model.reading_sizes})
-    assert [r.inchi for r in readings] == [ETHANOL, ETHANOL]
-    assert GraphReader(clean_params=CleanParams(image_size=64)).reading_sizes == ()
-
-
-def test_the_voting_sides_centre_on_the_side_the_bonds_ask_for():
-    sides = [256, 128, 160, 224, 288, 352, 384]  # the trained side first
-    assert voting_sides(15.0, 30.0, sides, 3) == [384, 352, 288]  # bonds ask for 512 px
-    assert voting_sides(36.0, 30.0, sides, 2) == [224, 256]  # 213 px: 224, then 256 (32 off)
-    assert voting_sides(0.0, 30.0, sides, 3) == [256, 224, 288]  # no bonds: the trained side
-
-
-def test_a_scale_vote_weighs_bond_closeness_times_confidence_and_ties_go_first():
-    assert scale_vote(["A", "B"], [1.0, 1.0], [30.0, 30.0], 30.0) == "A"
-    assert scale_vote(["A", "B", "B"], [0.9, 0.5, 0.5], [30.0, 30.0, 30.0], 30.0) == "B"
-    assert scale_vote(["A", "B", "B"], [0.9, 0.5, 0.5], [30.0, 60.0, 15.0], 30.0) == "A"
-    assert scale_vote(["A", "B"], [1.0, 0.1], [0.0, 30.0], 30.0) == "B"  # no bonds: no weight
-
-
-def test_a_drawing_with_long_bonds_is_read_smaller_than_the_trained_side(monkeypatch):
-    """A small molecule in a real drawing fills the image: at 192 px its bonds are twice the
-    trained 24 px, so it is read at 96 px and the sides nearest, and those readings win."""
-    model = GraphReader(
-        clean_params=CleanParams(image_size=192),
-        encoder=EncoderConfig(name="resnet18", weights="none"),
-        head_channels=16,
-        target_bond_length=24.0,
-    )
-    read_sides = []
-
-    def read(images):
-        side = images.shape[-1]
-        read_sides.append(side)
-        return [chain(48.0 * side / 192, "O" if side <= 128 else "C")]
-
-    monkeypatch.setattr(model, "read", read)
-    image = {s: torch.zeros(1, 1, s, s, dtype=torch.uint8) for s in (192, *model.reading_sizes)}
-    (reading,) = model.read_molecules(image[192], {s: image[s] for s in model.reading_sizes})
-    assert sorted(read_sides) == [96, 128, 160, 192, 224]
-    # 96 and 128 px (1 + 0.75) outvote 160, 192 and 224 (0.6 + 0.5 + 0.43).
-    assert reading.inchi == ETHANOL
-
-
 def test_a_reader_reads_bonds_out_to_max_bond_length_and_trains_on_the_same_radius() -> None:
-    assert GraphReader().net.config.max_bond_length == MAX_BOND_LENGTH
-    model = GraphReader(max_bond_length=3.0)
+    assert GraphModule().net.config.max_bond_length == MAX_BOND_LENGTH
+    model = GraphModule(max_bond_length=3.0)
     assert model.net.config.max_bond_length == model.loss.net.max_bond_length == 3.0
 
 
 def test_a_reader_decodes_with_its_release_settings() -> None:
-    model = GraphReader(threshold=0.35, atom_separation=0.4)
+    model = GraphModule(threshold=0.35, atom_separation=0.4)
     assert model.decode_settings == DecodeSettings(
         threshold=0.35, separation=0.4, plain_class=CARBON_CLASS
     )
-    assert GraphReader().decode_settings == DecodeSettings(plain_class=CARBON_CLASS)
+    assert GraphModule().decode_settings == DecodeSettings(plain_class=CARBON_CLASS)
 
 
 def four_drawings(shards) -> DataLoader:
@@ -260,7 +148,7 @@ def four_drawings(shards) -> DataLoader:
     return DataLoader(dataset, batch_size=4, collate_fn=collate_graphs)
 
 
-def weights(model: GraphReader) -> dict[str, torch.Tensor]:
+def weights(model: GraphModule) -> dict[str, torch.Tensor]:
     # Parameters only: batch norm's running statistics move with every training batch.
     return {name: p.detach().clone() for name, p in model.named_parameters()}
 
@@ -268,11 +156,11 @@ def weights(model: GraphReader) -> dict[str, torch.Tensor]:
 def test_a_fit_starts_from_init_weights_unless_it_resumes_its_own(annotated_shards, tmp_path):
     loader = four_drawings(annotated_shards)
 
-    def reader(seed: int, **settings) -> GraphReader:
+    def reader(seed: int, **settings) -> GraphModule:
         L.seed_everything(seed)
         settings = {"head_channels": 16, "lr": 0.0, "warmup_steps": 0} | settings
         encoder = EncoderConfig(name="resnet18", weights="none")
-        return GraphReader(clean_params=CleanParams(image_size=SIZE), encoder=encoder, **settings)
+        return GraphModule(clean_params=CleanParams(image_size=SIZE), encoder=encoder, **settings)
 
     source = reader(1)
     fitted(source, loader).save_checkpoint(tmp_path / "source.ckpt")
@@ -295,16 +183,17 @@ def test_a_fit_starts_from_init_weights_unless_it_resumes_its_own(annotated_shar
 
 
 def test_init_weights_shipped_starts_from_the_model_that_ships(annotated_shards):
-    from inchi_lightning.evaluation.labelled_set import load_reader
+    from inchi_lightning.reading.checkpoint import check_checkpoint
+    from inchi_lightning.reading.loading import load_image_reader
     from inchi_lightning.shipped import SHIPPED_MODEL
 
-    shipped = load_reader(SHIPPED_MODEL)
-    hp = shipped.hparams
-    model = GraphReader(
+    shipped = load_image_reader(SHIPPED_MODEL)
+    hp = check_checkpoint(SHIPPED_MODEL)
+    model = GraphModule(
         clean_params=shipped.clean_params,
-        encoder=dataclasses.replace(shipped.net_config.encoder, weights="none"),
-        neck=hp.neck,
-        head_channels=hp.head_channels,
+        encoder=dataclasses.replace(shipped.net.config.encoder, weights="none"),
+        neck=hp["neck"],
+        head_channels=hp["head_channels"],
         lr=0.0,
         warmup_steps=0,
         init_weights="shipped",

@@ -1,4 +1,4 @@
-"""graph_groups.py: every group label written out as the group it stands for, where it stands."""
+"""groups.py: every group label written out as the group it stands for, where it stands."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import math
 import pytest
 from rdkit import Chem
 
-from inchi_lightning.graph_chem import molecule_from_graph
-from inchi_lightning.graph_groups import GROUP_SMILES, expand_groups
-from inchi_lightning.molgraph import ATOM_SYMBOLS
+from inchi_lightning.chemistry.groups import GROUP_SMILES, expand_groups
+from inchi_lightning.chemistry.molecule import molecule_from_graph
+from inchi_lightning.chemistry.molgraph import ATOM_SYMBOLS
 from inchi_lightning.prep import abbreviations
 from tests.graphs import BOND, chain, inchi_of
 

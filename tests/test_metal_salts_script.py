@@ -1,4 +1,4 @@
-"""scripts/metal_salts.py: the molecule list the salts set of session 23 is drawn from."""
+"""scripts/metal_salts.py: the molecule list the salts set is drawn from."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 from rdkit import Chem
 
-from inchi_lightning import chem
-from inchi_lightning.molgraph import CHARGES, ELEMENTS
+from inchi_lightning.chemistry.inchi import inchi_from_smiles
+from inchi_lightning.chemistry.molgraph import CHARGES, ELEMENTS
 from inchi_lightning.prep import render
 
 
@@ -27,7 +27,7 @@ def test_salts_pair_a_metal_cation_of_charge_two_to_four_with_at_most_as_many_an
     metal_salts = load_script("metal_salts")
     made = metal_salts.salts(24, seed=5)
     assert made == metal_salts.salts(24, seed=5)  # the same list for the same seed
-    assert len({chem.inchi_from_smiles(smiles) for smiles in made}) == 24
+    assert len({inchi_from_smiles(smiles) for smiles in made}) == 24
     charges = set()
     for smiles in made:
         cation, anions = cation_and_anions(smiles)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from inchi_lightning import chem
+from inchi_lightning.chemistry.inchi import inchi_from_smiles
 from inchi_lightning.prep.molecules import read_smiles_file
 
 BENZENE, PHENOL, ETHANOL = "c1ccccc1", "Oc1ccccc1", "CCO"
@@ -18,8 +18,8 @@ def readings(path: Path, rows: list[tuple[str, str, str]]) -> Path:
         [
             {
                 "image_id": image_id,
-                "truth": chem.inchi_from_smiles(truth),
-                "final": chem.inchi_from_smiles(final) if final else "",
+                "truth": inchi_from_smiles(truth),
+                "final": inchi_from_smiles(final) if final else "",
                 "confidence": 0.5,
             }
             for image_id, truth, final in rows
@@ -40,8 +40,8 @@ def test_each_missed_molecule_is_written_once_and_synth_reads_it_back(
     written = pd.read_csv(out)
     assert list(written.columns) == ["image_id", "InChI"]
     assert list(written["image_id"]) == ["a2", "b2"]  # phenol once, benzene read right
-    drawn = [chem.inchi_from_smiles(smiles) for _, smiles in read_smiles_file(out)]
-    assert drawn == [chem.inchi_from_smiles(PHENOL), chem.inchi_from_smiles(ETHANOL)]
+    drawn = [inchi_from_smiles(smiles) for _, smiles in read_smiles_file(out)]
+    assert drawn == [inchi_from_smiles(PHENOL), inchi_from_smiles(ETHANOL)]
 
 
 def test_a_csv_that_is_not_evaluates_is_a_one_line_error(
@@ -49,7 +49,7 @@ def test_a_csv_that_is_not_evaluates_is_a_one_line_error(
 ) -> None:
     script = load_script("missed_molecules")
     labels = tmp_path / "train_labels.csv"
-    pd.DataFrame({"image_id": ["x"], "InChI": [chem.inchi_from_smiles(BENZENE)]}).to_csv(labels)
+    pd.DataFrame({"image_id": ["x"], "InChI": [inchi_from_smiles(BENZENE)]}).to_csv(labels)
     out = tmp_path / "misses.csv"
     assert script.main([str(labels), "--out", str(out)]) == 2
     assert "not an evaluate per-sample CSV" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""graph_chem.py: drawn molecules to graphs and graphs back to standard InChIs."""
+"""molecule.py: drawn molecules to graphs and graphs back to standard InChIs."""
 
 from __future__ import annotations
 
@@ -10,16 +10,15 @@ from rdkit import Chem
 from rdkit.Chem import rdDepictor
 from rdkit.Chem.Draw import rdMolDraw2D
 
-from inchi_lightning import chem
-from inchi_lightning.graph_chem import (
+from inchi_lightning.chemistry.groups import GROUP_SMILES
+from inchi_lightning.chemistry.molecule import (
     atom_symbol,
     cross_unspecified_double_bonds,
     graph_from_mol,
     molecule_from_graph,
     prepare_for_drawing,
 )
-from inchi_lightning.graph_groups import GROUP_SMILES
-from inchi_lightning.molgraph import (
+from inchi_lightning.chemistry.molgraph import (
     ATOM_SYMBOLS,
     CHARGES,
     ELEMENTS,
@@ -30,6 +29,7 @@ from inchi_lightning.molgraph import (
     bonds_from_pair_classes,
 )
 from inchi_lightning.prep import abbreviations
+from inchi_lightning.prep.corpus import default_smiles
 from tests.graphs import BENZENE, BOND, KEKULE, chain, inchi_of, ring, with_substituent
 
 # ---------------------------------------------------------------------------------------------
@@ -342,7 +342,7 @@ def representable(mol: Chem.Mol) -> bool:
 @pytest.fixture(scope="module")
 def corpus_smiles() -> list[str]:
     chosen = []
-    for smiles in chem.default_smiles():
+    for smiles in default_smiles():
         if representable(Chem.MolFromSmiles(smiles)):
             chosen.append(smiles)
         if len(chosen) == 60:

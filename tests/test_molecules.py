@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from inchi_lightning import chem
+from inchi_lightning.chemistry.inchi import inchi_from_smiles, mol_from_smiles
 from inchi_lightning.prep import molecules, synth
+from inchi_lightning.prep.corpus import default_smiles
 from tests.synth_files import synth_labels, write_lines
 
 
@@ -30,7 +31,7 @@ def test_duplicate_molecules_are_drawn_once(tmp_path: Path) -> None:
     report = synth.synthesise(tmp_path / "out", 2, smiles_file=path, num_workers=0)
     assert report.duplicate_molecules == 1
     assert sorted(row["InChI"] for row in synth_labels(tmp_path / "out")) == sorted(
-        {chem.inchi_from_smiles("CCO"), chem.inchi_from_smiles("c1ccccc1")}
+        {inchi_from_smiles("CCO"), inchi_from_smiles("c1ccccc1")}
     )
 
 
@@ -42,13 +43,13 @@ def test_csv_with_a_smiles_column_is_read(tmp_path: Path) -> None:
 
 
 def test_labels_csv_is_read_as_its_molecules(tmp_path: Path) -> None:
-    inchis = [chem.inchi_from_smiles(smiles) for smiles in ("OC(=O)[C@@H](N)C", "c1ccncc1")]
+    inchis = [inchi_from_smiles(smiles) for smiles in ("OC(=O)[C@@H](N)C", "c1ccncc1")]
     rows = ["image_id,InChI", f'a,"{inchis[0]}"', "b,InChI=1S/not-a-molecule", f"c,{inchis[1]}"]
     read = molecules.read_smiles_file(write_lines(tmp_path / "train_labels.csv", rows))
     assert [number for number, _ in read] == [2, 3, 4]
-    assert chem.inchi_from_smiles(read[0][1]) == inchis[0]  # stereo survives
-    assert chem.mol_from_smiles(read[1][1]) is None  # counted invalid by the walk
-    assert chem.inchi_from_smiles(read[2][1]) == inchis[1]
+    assert inchi_from_smiles(read[0][1]) == inchis[0]  # stereo survives
+    assert mol_from_smiles(read[1][1]) is None  # counted invalid by the walk
+    assert inchi_from_smiles(read[2][1]) == inchis[1]
 
 
 def test_unreachable_n_raises_a_clear_error(tmp_path: Path) -> None:
@@ -72,8 +73,8 @@ def test_distinct_by_inchi_keeps_each_molecule_once_and_draws_no_candidate_beyon
 
 
 def test_small_corpus_keeps_the_corpus_molecules_of_at_most_so_many_heavy_atoms() -> None:
-    corpus = chem.default_smiles()
+    corpus = default_smiles()
     assert molecules.small_corpus(None) == corpus
     small = molecules.small_corpus(8)
-    kept = [smiles for smiles in corpus if chem.mol_from_smiles(smiles).GetNumHeavyAtoms() <= 8]
+    kept = [smiles for smiles in corpus if mol_from_smiles(smiles).GetNumHeavyAtoms() <= 8]
     assert small == kept and 0 < len(small) < len(corpus)

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from inchi_lightning.molgraph import (
+from inchi_lightning.chemistry.molgraph import (
     ATOM_SYMBOLS,
     BOND_KINDS,
     CHARGES,
@@ -61,7 +61,7 @@ def test_the_class_tables_are_fixed_and_unique() -> None:
         assert symbol in ATOM_SYMBOLS
     for label in ("OMe", "OCH3", "CO2H", "COOH", "CF3", "Ph", "Boc", "Me", "Et", "Ac"):
         assert label in ATOM_SYMBOLS
-    assert CHARGES[:3] == (-1, 0, 1)  # the first classes; +2 to +4 were appended (session 23)
+    assert CHARGES[:3] == (-1, 0, 1)  # the first classes; +2 to +4 were appended later
     assert CHARGES == (-1, 0, 1, 2, 3, 4)
     assert PAIR_CLASSES[NO_BOND] == "none"
     assert set(BOND_KINDS) < set(PAIR_CLASSES)
@@ -232,7 +232,10 @@ def test_lists_are_stored_as_tuples_so_graphs_compare_and_hash() -> None:
 
 
 def test_the_module_needs_neither_rdkit_nor_torch() -> None:
-    code = "import sys, inchi_lightning.molgraph; print({'rdkit', 'torch'} & set(sys.modules))"
+    code = (
+        "import sys, inchi_lightning.chemistry.molgraph; "
+        "print({'rdkit', 'torch'} & set(sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "set()"

@@ -8,8 +8,8 @@ import numpy as np
 from rdkit import Chem
 from rdkit.Chem import rdDepictor
 
-from inchi_lightning import chem
-from inchi_lightning.graph_chem import molecule_from_graph, prepare_for_drawing
+from inchi_lightning.chemistry.inchi import inchi_from_smiles
+from inchi_lightning.chemistry.molecule import molecule_from_graph, prepare_for_drawing
 from inchi_lightning.prep import drawing, styles
 from inchi_lightning.prep.patent_wedges import stereo_marks
 
@@ -72,7 +72,7 @@ def test_the_recorded_graph_is_the_same_however_the_marks_are_drawn() -> None:
     )  # RDKit centres its shapes
     assert [bond.kind for bond in plain.graph.bonds] == [bond.kind for bond in patent.graph.bonds]
     assert not np.array_equal(plain.image, patent.image)
-    expected = chem.inchi_from_smiles(_TWO_CENTRES)
+    expected = inchi_from_smiles(_TWO_CENTRES)
     assert molecule_from_graph(patent.graph).inchi == expected
 
 

@@ -8,8 +8,8 @@ import math
 
 import pytest
 
-from inchi_lightning.graph_chem import molecule_from_graph
-from inchi_lightning.molgraph import MolGraph
+from inchi_lightning.chemistry.molecule import molecule_from_graph
+from inchi_lightning.chemistry.molgraph import MolGraph
 from tests.graphs import BENZENE, chain, inchi_of, ring
 
 

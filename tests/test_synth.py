@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from inchi_lightning import chem
+from inchi_lightning.chemistry.inchi import inchi_from_smiles, is_valid_inchi
 from inchi_lightning.cli import synth as synth_command
 from inchi_lightning.files import temporary_path
 from inchi_lightning.prep import annotations, drawing, render, synth
@@ -70,8 +70,8 @@ def test_layout_is_the_kaggle_bms_layout(reference: Path) -> None:
 def test_labels_are_distinct_valid_inchis_of_the_given_molecules(reference: Path) -> None:
     inchis = [row["InChI"] for row in synth_labels(reference)]
     assert len(set(inchis)) == N
-    assert all(chem.is_valid_inchi(inchi) for inchi in inchis)
-    given = {chem.inchi_from_smiles(smiles) for smiles in MOLECULES}
+    assert all(is_valid_inchi(inchi) for inchi in inchis)
+    given = {inchi_from_smiles(smiles) for smiles in MOLECULES}
     assert given <= set(inchis)  # every molecule is used once, BRICS crossovers make up the rest
 
 

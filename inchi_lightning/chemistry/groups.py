@@ -15,7 +15,7 @@ import numpy as np
 from rdkit import Chem
 from rdkit.Chem import rdDepictor
 
-from inchi_lightning.molgraph import GROUP_LABELS, GraphAtom, GraphBond, MolGraph
+from inchi_lightning.chemistry.molgraph import GROUP_LABELS, GraphAtom, GraphBond, MolGraph
 
 # What each group label stands for: SMILES with the attachment point ``*`` first, as
 # prep/abbreviations.py and RDKit's default abbreviations define them (RDKit's "iBu" and "iPent"
@@ -163,7 +163,7 @@ def expand_groups(graph: MolGraph) -> tuple[MolGraph, frozenset[frozenset[int]]]
     atoms = list(graph.atoms)
     bonds = list(graph.bonds)
     fixed: set[frozenset[int]] = set()
-    bond_length = median_bond_length(graph)
+    bond_length = graph.bond_length or 1.0  # a lone label: any scale
     for index, atom in enumerate(graph.atoms):
         if atom.symbol not in GROUP_SMILES:
             continue
@@ -197,14 +197,6 @@ def _towards(here: np.ndarray, there: np.ndarray, count: int) -> np.ndarray:
     """``count`` points from ``here`` part of the way to ``there``, evenly spaced."""
     steps = np.arange(count)[:, None] / (2.0 * count)  # up to half way: clear of ``there``
     return here + steps * (there - here)
-
-
-def median_bond_length(graph: MolGraph) -> float:
-    """The median length of ``graph``'s bonds that have one, in pixels; 1 without any."""
-    points = graph.points
-    lengths = [np.hypot(*(points[b.begin] - points[b.end])) for b in graph.bonds]
-    lengths = [length for length in lengths if length > 0]
-    return float(np.median(lengths)) if lengths else 1.0
 
 
 def _placed(points: np.ndarray, graph: MolGraph, index: int, bond_length: float) -> np.ndarray:

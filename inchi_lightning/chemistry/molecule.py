@@ -15,7 +15,7 @@ file reader: group labels are written out as their atoms, the graph becomes a V2
 (y flipped back up, wedge narrow ends first, wavy and crossed bonds as "either"), and RDKit's
 parser takes tetrahedral stereo from the wedges and E/Z from the 2D coordinates exactly as it
 does for any drawn mol file. A graph RDKit rejects is repaired where one plausible repair
-exists (``graph_repair``); otherwise the reading is invalid with an empty InChI. It never
+exists (``repair``); otherwise the reading is invalid with an empty InChI. It never
 raises on a graph: RDKit's errors are caught and its logging silenced (``rdBase.BlockLogs``)
 inside the calls.
 
@@ -34,15 +34,8 @@ import numpy as np
 from rdkit import Chem, rdBase
 from rdkit.Chem.Draw import rdMolDraw2D
 
-from inchi_lightning.graph_groups import GROUP_SMILES, expand_groups, median_bond_length
-from inchi_lightning.graph_repair import (
-    circled_rings_read_as_lines,
-    repair,
-    without_orphans,
-    without_stray_atoms,
-    without_stray_lines,
-)
-from inchi_lightning.molgraph import (
+from inchi_lightning.chemistry.groups import GROUP_SMILES, expand_groups
+from inchi_lightning.chemistry.molgraph import (
     CHARGE_INDEX,
     CHARGES,
     ELEMENTS,
@@ -50,6 +43,13 @@ from inchi_lightning.molgraph import (
     GraphAtom,
     GraphBond,
     MolGraph,
+)
+from inchi_lightning.chemistry.repair import (
+    circled_rings_read_as_lines,
+    repair,
+    without_orphans,
+    without_stray_atoms,
+    without_stray_lines,
 )
 
 _MARKUP = re.compile(r"</?su[bp]>")
@@ -230,6 +230,9 @@ class GraphReading:
         repairs: what was changed to make RDKit accept the graph, in order. Atom numbers are
             the graph's at that step: unbonded "*" atoms and carbons dropped first, group
             labels then written out (a group's further atoms numbered after the graph's own).
+        molfile: RDKit's V2000 mol block of the molecule, each atom at the graph's pixel
+            position (x, -y: mol files point y up; a written-out group's atoms where
+            ``expand_groups`` laid them); "" when there is no molecule.
     """
 
     inchi: str
@@ -237,6 +240,7 @@ class GraphReading:
     valid: bool
     confidence: float
     repairs: tuple[str, ...] = ()
+    molfile: str = ""
 
 
 def molecule_from_graph(graph: MolGraph) -> GraphReading:
@@ -262,7 +266,8 @@ def molecule_from_graph(graph: MolGraph) -> GraphReading:
     with rdBase.BlockLogs():
         smiles = Chem.MolToSmiles(mol)
     confidence = _confidence(graph) if inchi else 0.0
-    return GraphReading(inchi, smiles, bool(inchi), confidence, tuple(repairs))
+    molfile = _molfile_in_pixels(mol, repaired)
+    return GraphReading(inchi, smiles, bool(inchi), confidence, tuple(repairs), molfile)
 
 
 def _confidence(graph: MolGraph) -> float:
@@ -283,7 +288,7 @@ def mol_block(graph: MolGraph) -> str:
     if bad:
         raise ValueError(f"a mol block needs elements, not {sorted(set(bad))}")
     points = graph.points - graph.points.mean(axis=0)
-    points *= 1.5 / median_bond_length(graph)
+    points *= 1.5 / (graph.bond_length or 1.0)
     lines = ["", "  inchi_lightning   2D", ""]
     lines.append(f"{len(graph.atoms):3d}{len(graph.bonds):3d}  0  0  0  0  0  0  0  0999 V2000")
     for atom, (x, y) in zip(graph.atoms, points, strict=True):
@@ -299,9 +304,22 @@ def mol_block(graph: MolGraph) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _molfile_in_pixels(mol: Chem.Mol, graph: MolGraph) -> str:
+    """``mol``'s mol block with its atoms moved from ``mol_block``'s frame (centred, bonds 1.5
+    long, y up) back to ``graph``'s pixels, y negated."""
+    mol = Chem.Mol(mol)
+    centre, scale = graph.points.mean(axis=0), (graph.bond_length or 1.0) / 1.5
+    conformer = mol.GetConformer()
+    for index in range(mol.GetNumAtoms()):
+        x, y, _ = conformer.GetAtomPosition(index)
+        conformer.SetAtomPosition(index, (x * scale + centre[0], y * scale - centre[1], 0.0))
+    with rdBase.BlockLogs():
+        return Chem.MolToMolBlock(mol)
+
+
 def _mol_from_graph(graph: MolGraph) -> Chem.Mol | None:
     """RDKit's reading of ``graph``'s mol block (sanitized, stereo perceived, H removed)."""
-    extent = np.abs(graph.points - graph.points.mean(axis=0)).max() / median_bond_length(graph)
+    extent = np.abs(graph.points - graph.points.mean(axis=0)).max() / (graph.bond_length or 1.0)
     if len(graph.atoms) > 999 or len(graph.bonds) > 999 or extent > 5000:
         return None  # beyond V2000's columns
     with rdBase.BlockLogs():

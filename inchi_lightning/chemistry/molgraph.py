@@ -2,7 +2,7 @@
 
 One plain record serves two ends: the drawing code writes one per synthetic image (the
 annotation a graph recogniser trains on), and the recogniser writes one per image it reads
-(graph_chem.py turns it into a molecule and an InChI). Everything here is what is *seen*:
+(molecule.py turns it into a molecule and an InChI). Everything here is what is *seen*:
 
 Atoms (``ATOM_SYMBOLS``, the atom classifier's classes, index = class):
     ``"*"`` first, the catch-all for anything else (class 0 whatever is appended later); then
@@ -21,7 +21,7 @@ Atoms (``ATOM_SYMBOLS``, the atom classifier's classes, index = class):
 Charges (``CHARGES = (-1, 0, 1, 2, 3, 4)``):
     the charge written at an atom. In RDKit's corpus (16.5k molecules) atoms charged +-1 are
     1,830 and all others 27, metal ions at +2/+3, and the InChI of a metal complex comes back
-    from RDKit as a free ion at up to +4 (``Cu4+`` beside two phenolates). Until session 23 the
+    from RDKit as a free ion at up to +4 (``Cu4+`` beside two phenolates). When the
     classes stopped at +1: such drawings went unrecorded, never trained on, and every one of
     them was misread (6 of the 2,228 held-out drawings). +2 to +4 are appended, so stored class
     indices keep their meaning; charges below -1 are rarer still (3 in 93,000 drawings) and
@@ -198,11 +198,12 @@ class MolGraph:
 
     @property
     def bond_length(self) -> float:
-        """The median drawn bond length in pixels; 8 (a few pixels) for a graph without bonds."""
-        if not self.bonds:
-            return 8.0
+        """The median length of the bonds that have one, in pixels: the drawing's scale. 0 for
+        a graph without such bonds, which has none; each caller says what stands in for it."""
         points = self.points
-        return float(np.median([np.hypot(*(points[b.begin] - points[b.end])) for b in self.bonds]))
+        lengths = [np.hypot(*(points[b.begin] - points[b.end])) for b in self.bonds]
+        lengths = [length for length in lengths if length > 0]
+        return float(np.median(lengths)) if lengths else 0.0
 
     @property
     def symbol_index(self) -> np.ndarray:

@@ -3,7 +3,7 @@ one repair at a time for each complaint RDKit's sanitization has, and rings RDKi
 no drawing holds (a triple bond in a benzene ring) mended; each change the likeliest reading
 of what the drawing meant.
 
-``molecule_from_graph`` (graph_chem) calls these in order: ``without_stray_atoms`` and
+``molecule_from_graph`` (molecule) calls these in order: ``without_stray_atoms`` and
 ``without_stray_lines`` on the graph as read, ``circled_rings_read_as_lines`` and ``repair``
 once group labels are written out, ``without_orphans`` on what the repairs left. Every change
 is noted in the caller's ``repairs`` list, which ``GraphReading`` reports.
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from rdkit import Chem, rdBase
 
-from inchi_lightning.molgraph import UNKNOWN_SYMBOL, GraphAtom, GraphBond, MolGraph
+from inchi_lightning.chemistry.molgraph import UNKNOWN_SYMBOL, GraphAtom, GraphBond, MolGraph
 
 # Bond kinds as RDKit bonds; wedges, hashes, wavy and crossed bonds say stereo, not order.
 _BOND_TYPES: dict[str, Chem.BondType] = {

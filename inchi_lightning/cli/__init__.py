@@ -1,4 +1,5 @@
-"""The command line: ``synth``, ``preprocess``, and LightningCLI's fit/validate/test/predict.
+"""The command line: ``synth``, ``preprocess``, LightningCLI's fit/validate/test, and the
+reading commands ``predict``, ``score`` and ``evaluate``.
 
 Heavy imports (Lightning, torch, Ray) happen only inside the command that needs them, so
 ``synth --help`` answers at once.
@@ -21,7 +22,7 @@ commands:
   fit         train a model (LightningCLI: --config configs/quickstart.yaml)
   validate    score a checkpoint on the validation split (--ckpt_path)
   test        score a checkpoint on the test split (--ckpt_path)
-  predict     write submission.csv (image_id,InChI) for a folder of images (--ckpt_path)
+  predict     read images: submission.csv (image_id,InChI), SMILES, confidence, an SDF
   score       mean Levenshtein and exact match of a submission against labels
   evaluate    score a checkpoint on a labelled image set, before and after RDKit post-processing
 
@@ -31,7 +32,7 @@ Interrupted? Run synth and preprocess again as they were; fit again with --ckpt_
 Set INCHI_LIGHTNING_DEBUG=1 to see full tracebacks instead of one-line errors.
 """
 
-LIGHTNING_COMMANDS = ("fit", "validate", "test", "predict")
+LIGHTNING_COMMANDS = ("fit", "validate", "test")
 
 
 def run_lightning(argv: list[str] | None) -> int:
@@ -57,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         from inchi_lightning.cli import preprocess
 
         return preprocess.main(argv[1:])
+    if command == "predict":
+        from inchi_lightning.cli import predict
+
+        return predict.main(argv[1:])
     if command in ("score", "evaluate"):
         from inchi_lightning.cli import evaluate
 

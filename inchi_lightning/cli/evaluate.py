@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from inchi_lightning.cli.errors import user_error
+from inchi_lightning.cli.options import add_reading_options, positive_int, reader_settings
 from inchi_lightning.evaluation.scoring import (
     STEPS,
     Sample,
@@ -61,25 +62,15 @@ def unreadable_warning(samples: Sequence[Sample], shown: int = 10) -> str | None
     )
 
 
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
-
-
 def build_evaluate_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m inchi_lightning evaluate",
         description="Evaluate a checkpoint on a labelled image set (BMS layout: "
         "train_labels.csv + train/a/b/c/<id>.png, or flat: labels.csv + images/<id>.png). "
-        "Images are cleaned as predict cleans them. Prints mean Levenshtein distance, "
+        "Images are read as predict reads them. Prints mean Levenshtein distance, "
         "exact-match rate and the share of RDKit-valid InChIs after each post-processing step "
         "(raw best candidate, + first candidate RDKit reads, + RDKit normalisation) and writes "
         "one row per image to a CSV.",
-    )
-    parser.add_argument(
-        "--ckpt_path", "--ckpt-path", help="model checkpoint (default: the shipped model)"
     )
     parser.add_argument(
         "--images",
@@ -88,36 +79,26 @@ def build_evaluate_parser() -> argparse.ArgumentParser:
         "(SHARDS/val: cleaned already, so it must match the checkpoint's clean settings)",
     )
     parser.add_argument(
-        "--beam-width",
-        type=positive_int,
-        help="the captioner's candidates per image (default: checkpoint's); the graph "
-        "recogniser reads one molecule",
-    )
-    parser.add_argument(
         "--no-rdkit", action="store_true", help="no post-processing: report the raw row only"
     )
     parser.add_argument("--out", default="per_sample.csv", help="per-sample CSV to write")
-    parser.add_argument("--batch-size", type=positive_int, default=32)
-    parser.add_argument("--num-workers", type=int, default=2, help="image-cleaning processes")
+    add_reading_options(parser)
     parser.add_argument("--limit", type=positive_int, help="only the first N labelled rows")
     return parser
 
 
 def evaluate_main(argv: list[str] | None = None) -> int:
     args = build_evaluate_parser().parse_args(argv)
-    # Imported here: torch and Lightning cost seconds that `score` does not need.
+    # Imported here: torch costs seconds that `score` does not need.
     from inchi_lightning.evaluation.labelled_set import predict_labelled
-    from inchi_lightning.shipped import require_shipped_model
 
     try:
         samples = predict_labelled(
-            args.ckpt_path or require_shipped_model(),
+            args.ckpt_path,
             args.images,
-            beam_width=args.beam_width,
             rdkit=not args.no_rdkit,
-            batch_size=args.batch_size,
-            num_workers=args.num_workers,
             limit=args.limit,
+            **reader_settings(args),
         )
         path = write_samples(samples, args.out)
     except (OSError, ValueError) as exc:

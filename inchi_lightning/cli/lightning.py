@@ -1,4 +1,4 @@
-"""``InChICLI``: LightningCLI for fit/validate/test/predict with the project's defaults, and
+"""``InChICLI``: LightningCLI for fit/validate/test with the project's defaults, and
 ``WorkerCLI``, the same configuration rebuilt on each Ray Train worker (``train_loop``)."""
 
 from __future__ import annotations
@@ -13,13 +13,8 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from inchi_lightning.prep.quickstart import QuickstartSettings, prepare_shards
-from inchi_lightning.shipped import require_shipped_model
-from inchi_lightning.training.checkpoints import (
-    CAPTIONER_CLASS_PATH,
-    LastCheckpoint,
-    check_checkpoint,
-    checkpoint_to_load,
-)
+from inchi_lightning.reading.checkpoint import CAPTIONER_CLASS_PATH, check_checkpoint
+from inchi_lightning.training.checkpoints import LastCheckpoint, checkpoint_to_load
 from inchi_lightning.training.data import InChIDataModule
 from inchi_lightning.training.distributed import (
     RaySettings,
@@ -31,7 +26,6 @@ from inchi_lightning.training.distributed import (
     run_on_ray,
     runs_on_ray,
 )
-from inchi_lightning.training.submission import SubmissionWriter
 
 DATA_CLASS_PATH = f"{InChIDataModule.__module__}.{InChIDataModule.__qualname__}"
 # What a model is told about the shards it trains on, where its config leaves it unset (None).
@@ -43,13 +37,13 @@ class InChICLI(LightningCLI):
     shards' settings filled in.
 
     ``model`` and ``data`` take a ``class_path`` (``configs/graph-*.yaml``: the graph
-    recogniser ``GraphReader`` with ``GraphDataModule``); without one they are the captioner
-    ``InChICaptioner`` and ``InChIDataModule``, so the captioner's configs need none. A
+    recogniser ``GraphModule`` with ``GraphDataModule``); without one they are the captioner
+    ``CaptionerModule`` and ``InChIDataModule``, so the captioner's configs need none. A
     checkpoint names the model it holds, so ``--ckpt_path`` alone picks the model class.
 
     The model's vocabulary and clean() parameters come from the shard directory when a run
     starts from nothing, and from the checkpoint's hyperparameters when ``--ckpt_path`` is given,
-    so a checkpoint alone is enough to predict. Checkpoints are loaded with
+    so a checkpoint alone is enough to validate or test. Checkpoints are loaded with
     ``weights_only=True`` unless ``--weights_only false`` is given, and a ``--ckpt_path`` file
     that is not an inchi_lightning checkpoint is refused before anything is built.
 
@@ -103,7 +97,6 @@ class InChICLI(LightningCLI):
         parser.add_lightning_class_args(LastCheckpoint, "last_checkpoint")
         parser.link_arguments("checkpoint.dirpath", "last_checkpoint.dirpath")
         parser.add_lightning_class_args(LearningRateMonitor, "lr_monitor")
-        parser.add_lightning_class_args(SubmissionWriter, "submission")
         parser.add_class_arguments(RaySettings, "ray")
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
@@ -113,18 +106,12 @@ class InChICLI(LightningCLI):
             return
         config = self.config[subcommand]
         if config.get("weights_only") is None:
-            config.weights_only = True  # what Trainer.fit/validate/test/predict load with
-        if subcommand == "predict" and config.get("return_predictions") is None:
-            config.return_predictions = False  # SubmissionWriter has written every batch
-        if subcommand == "predict" and not config.get("ckpt_path"):
-            config.ckpt_path = str(require_shipped_model())
+            config.weights_only = True  # what Trainer.fit/validate/test load with
         checkpoint = checkpoint_to_load(config.get("ckpt_path"), config.checkpoint.dirpath)
         if checkpoint is not None:
             check_checkpoint(checkpoint)
 
     def before_instantiate_classes(self) -> None:
-        if self.subcommand == "predict":
-            return  # predict reads data.predict_dir; the checkpoint carries the rest
         config = self.config[self.subcommand]
         data = config.data.init_args
         quickstart = data.quickstart

@@ -21,7 +21,7 @@ from rapidfuzz.process import cpdist
 from inchi_lightning.labels_file import read_pairs
 
 if TYPE_CHECKING:
-    from inchi_lightning.chem import PostProcessed
+    from inchi_lightning.chemistry.inchi import PostProcessed
 
 
 def score_submission(submission: str | Path, labels: str | Path) -> dict[str, float]:
@@ -59,9 +59,9 @@ STEPS = {
 class Sample:
     """One labelled image's prediction; ``error`` says why an unreadable image has none.
 
-    ``confidence`` is the model's score for the candidate chosen (the graph recogniser's: its
-    least certain atom or bond, 0-1; the captioner's: the candidate's mean token
-    log-probability); NaN for an unreadable image.
+    ``confidence`` is the reading's, 0-1 (the graph recogniser's: its least certain atom or
+    bond; the captioner's: the chosen candidate's mean token probability); NaN for an
+    unreadable image.
     """
 
     image_id: str

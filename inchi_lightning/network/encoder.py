@@ -22,6 +22,11 @@ RESNETS: dict[str, tuple[Callable[..., ResNet], models.WeightsEnum]] = {
 }
 
 
+def ink(images: torch.Tensor) -> torch.Tensor:
+    """(B, 1, S, S) uint8 scans, white paper → what the encoders read: float, ink = 1, paper = 0."""
+    return 1.0 - images.float() / 255.0
+
+
 @dataclass
 class EncoderConfig:
     """The image encoder.

@@ -45,9 +45,9 @@ ATOM_THRESHOLD = 0.3
 # or a label's letters make such second peaks. Drawn atoms are rarely that close (76 of 8,000
 # patent-heavy drawings have a pair below 0.4, mostly unbonded atoms of crowded rings), but two
 # labels written as one (CbzHN) are, so other classes stay. Off unless a release sets it
-# (release_model.py --atom-separation 0.4, as the shipped model since session 27 does): the
-# session-20 model read the held-out draws 4 better with it but uspto-300 one worse (264
-# against 265), so a model must be measured with and without it (BENCHMARKS.md, session 26).
+# (release_model.py --atom-separation 0.4, as the shipped model does): it helps one model and
+# not another (an earlier release read the held-out draws 4 better with it but uspto-300 one
+# worse), so a model must be measured with and without it (CHANGELOG.md).
 ATOM_SEPARATION = 0.0
 
 

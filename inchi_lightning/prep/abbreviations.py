@@ -2,7 +2,7 @@
 and ``condense``, which replaces the groups of a molecule by text atoms for drawing.
 
 ``"rdkit"`` is RDKit's default set; the patent sets are below, each label the class its text
-stands for (graph_groups.GROUP_SMILES), so one class reads every spelling of a group.
+stands for (groups.GROUP_SMILES), so one class reads every spelling of a group.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import functools
 from rdkit import Chem, rdBase
 from rdkit.Chem import rdAbbreviations
 
-from inchi_lightning.graph_groups import RING_NITROGEN_GROUPS
+from inchi_lightning.chemistry.groups import RING_NITROGEN_GROUPS
 
 # Text groups of patent drawings, in RDKit's abbreviation format (label, SMARTS with the
 # attachment point first, label when the bond comes from the left, label when from the right).

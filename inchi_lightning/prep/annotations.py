@@ -23,8 +23,8 @@ import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from inchi_lightning.chemistry.molgraph import MolGraph
 from inchi_lightning.files import atomic_path, write_atomically
-from inchi_lightning.molgraph import MolGraph
 
 ANNOTATIONS_NAME = "train_annotations.jsonl"
 PARTS_DIR = ".synth_annotations"  # records of finished chunks, until the file is written

@@ -32,13 +32,13 @@ from rdkit import Chem, rdBase
 from rdkit.Chem import rdDepictor
 from rdkit.Chem.Draw import rdMolDraw2D
 
-from inchi_lightning.graph_chem import (
+from inchi_lightning.chemistry.molecule import (
     cross_unspecified_double_bonds,
     graph_from_mol,
     prepare_for_drawing,
     wavy_unknown_centres,
 )
-from inchi_lightning.molgraph import MolGraph
+from inchi_lightning.chemistry.molgraph import MolGraph
 from inchi_lightning.prep.abbreviations import condense
 from inchi_lightning.prep.circled_rings import NO_CIRCLES, circled_rings, draw_circles
 from inchi_lightning.prep.patent_wedges import (

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from inchi_lightning.chem import inchi_without_stereo
+from inchi_lightning.chemistry.inchi import inchi_without_stereo
 from inchi_lightning.labels_file import LabelsFileError, Row, read_labels
 from inchi_lightning.prep.tasks import Tasks, run_bounded
 from inchi_lightning.shards import Reject, ShardSet
@@ -200,7 +200,7 @@ def accept_labels(
 
 def unparsable_positions(inchis: Sequence[str]) -> list[int]:
     """Positions in ``inchis`` of the labels that RDKit cannot read (runs in a task)."""
-    from inchi_lightning.chem import mol_from_inchi
+    from inchi_lightning.chemistry.inchi import mol_from_inchi
 
     return [i for i, inchi in enumerate(inchis) if mol_from_inchi(inchi) is None]
 

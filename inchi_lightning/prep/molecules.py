@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inchi_lightning import chem
+from inchi_lightning.chemistry.inchi import inchi_from_smiles, mol_from_smiles, smiles_from_inchi
+from inchi_lightning.prep.corpus import FragmentLibrary, brics_fragments, default_smiles
 from inchi_lightning.prep.tasks import Mapper, chunks, in_order
 
 # Independent random streams derived from the seed (render.py's drawing streams are 2 and up).
@@ -76,14 +77,14 @@ def read_smiles_file(path: Path) -> list[tuple[int, str]]:
 
 def small_corpus(max_atoms: int | None) -> list[str]:
     """RDKit's corpus, only its molecules of at most ``max_atoms`` heavy atoms (all with None)."""
-    corpus = chem.default_smiles()
+    corpus = default_smiles()
     if max_atoms is None:
         return corpus
     return [smiles for smiles in corpus if _heavy_atoms(smiles) <= max_atoms]
 
 
 def _heavy_atoms(smiles: str) -> float:
-    mol = chem.mol_from_smiles(smiles)
+    mol = mol_from_smiles(smiles)
     return math.inf if mol is None else mol.GetNumHeavyAtoms()
 
 
@@ -93,21 +94,21 @@ def distinct_by_inchi(candidates: Iterable[str | None]) -> Iterator[str]:
     None and unreadable SMILES are passed over."""
     seen: set[str] = set()
     for smiles in candidates:
-        inchi = None if smiles is None else chem.inchi_from_smiles(smiles)
+        inchi = None if smiles is None else inchi_from_smiles(smiles)
         if inchi is not None and inchi not in seen:
             seen.add(inchi)
             yield smiles
 
 
 def _smiles_from_inchi(inchi: str) -> str:
-    return chem.smiles_from_inchi(inchi) or inchi
+    return smiles_from_inchi(inchi) or inchi
 
 
 def load_candidates(smiles_file: Path | None) -> list[tuple[int, str]]:
     """(line number, SMILES) of ``smiles_file``, or (entry number, SMILES) of RDKit's corpus
     when it is None. Raises ``ValueError`` when the file holds no SMILES."""
     if smiles_file is None:
-        return list(enumerate(chem.default_smiles(), start=1))
+        return list(enumerate(default_smiles(), start=1))
     candidates = read_smiles_file(smiles_file)
     if not candidates:
         raise ValueError(f"{smiles_file} holds no SMILES")
@@ -130,7 +131,7 @@ class Molecules:
 
 
 def _inchis_of(smiles: Sequence[str]) -> list[str | None]:
-    return [chem.inchi_from_smiles(item) for item in smiles]
+    return [inchi_from_smiles(item) for item in smiles]
 
 
 def choose_molecules(
@@ -162,13 +163,13 @@ def choose_molecules(
 
 
 def _fragments_of(smiles: Sequence[str]) -> list[str]:
-    return sorted({fragment for item in smiles for fragment in chem.brics_fragments(item)})
+    return sorted({fragment for item in smiles for fragment in brics_fragments(item)})
 
 
 @functools.lru_cache(maxsize=1)
-def _library(fragments: tuple[str, ...]) -> chem.FragmentLibrary:
+def _library(fragments: tuple[str, ...]) -> FragmentLibrary:
     # Cached so that each worker parses the fragments once, not once per task.
-    return chem.FragmentLibrary(fragments)
+    return FragmentLibrary(fragments)
 
 
 def _crossovers(task: tuple[tuple[str, ...], int, int]) -> list[tuple[str, str]]:
@@ -179,7 +180,7 @@ def _crossovers(task: tuple[tuple[str, ...], int, int]) -> list[tuple[str, str]]
     made = []
     for _ in range(_BRICS_CHUNK):
         smiles = library.random_molecule(rng)
-        inchi = None if smiles is None else chem.inchi_from_smiles(smiles)
+        inchi = None if smiles is None else inchi_from_smiles(smiles)
         if inchi is not None:
             made.append((smiles, inchi))
     return made

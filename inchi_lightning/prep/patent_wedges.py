@@ -22,7 +22,7 @@ from rdkit import Chem
 from rdkit.Chem.Draw import rdMolDraw2D
 from rdkit.Geometry import Point2D
 
-from inchi_lightning.graph_chem import BOND_MARKS
+from inchi_lightning.chemistry.molecule import BOND_MARKS
 
 _REDRAWN = ("wedge", "hash")  # the marks drawn here; wavy bonds stay RDKit's
 

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inchi_lightning.chemistry.molgraph import MolGraph
 from inchi_lightning.imaging import (
     CleanParams,
     ImageError,
@@ -38,7 +39,6 @@ from inchi_lightning.imaging import (
     clean_with_transform,
     read_gray,
 )
-from inchi_lightning.molgraph import MolGraph
 from inchi_lightning.prep.annotations import read_annotations
 from inchi_lightning.prep.labels import (
     InputError,

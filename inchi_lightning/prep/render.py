@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from rdkit import Chem
 
-from inchi_lightning import chem
+from inchi_lightning.chemistry.inchi import mol_from_smiles
 from inchi_lightning.prep import captions, drawing, styles
 from inchi_lightning.prep.damage import (
     Damage,
@@ -57,7 +57,7 @@ def render_annotated(
     the ``problem``, when the drawing cannot be recorded). Raises ``ValueError`` as
     ``render_image`` does.
     """
-    mol = chem.mol_from_smiles(smiles)
+    mol = mol_from_smiles(smiles)
     if mol is None:
         raise ValueError(f"RDKit cannot parse {smiles}")
     style, damage, caption, rng = recipe(mol, seed, index, patent_fraction)

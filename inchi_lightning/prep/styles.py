@@ -84,7 +84,7 @@ class DrawStyle:
     # reader must tell the stereocentre end without a narrow end to see.
     parallel_hashes: bool = False
     # Draw a wavy bond at each stereocentre the molecule leaves open, as patents mark a centre
-    # of either configuration (graph_chem.wavy_unknown_centres).
+    # of either configuration (molecule.wavy_unknown_centres).
     wavy_unknown_centres: bool = False
     # Write position numbers beside the atoms of two rings (1, 2, ..., 1', 2', ...), as some
     # patents do: small digits and primes the reader must not take for atoms.

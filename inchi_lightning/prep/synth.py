@@ -338,7 +338,7 @@ def synthesise(
     """Draw ``n`` damaged images of distinct molecules into ``out_dir`` in the BMS layout.
 
     Molecules come from ``smiles_file`` (see ``molecules.read_smiles_file``; invalid lines are
-    skipped with a warning) or from ``chem.default_smiles()``; BRICS crossovers make up the number
+    skipped with a warning) or from ``corpus.default_smiles()``; BRICS crossovers make up the number
     when there are fewer distinct molecules than ``n``. No InChI appears twice. The same seed gives
     byte-identical PNGs and CSV whatever ``num_workers`` (None: one per core; 0 or 1: this process
     only). Existing PNGs are kept, so an interrupted run resumes where it stopped. Beside the CSV,

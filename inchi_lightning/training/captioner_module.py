@@ -1,59 +1,29 @@
-"""``InChICaptioner``: wires the captioning network to losses, metrics, logging and optimisers."""
+"""``CaptionerModule``: wires the captioning network to losses, metrics, logging and optimisers."""
 
 from __future__ import annotations
 
 import logging
-import math
-import time
 from typing import Any, Literal
 
-import lightning as L
 import torch
 import torch.nn.functional as F
 from torchmetrics import MinMetric
 
-from inchi_lightning.chem import postprocess
 from inchi_lightning.imaging import CleanParams
-from inchi_lightning.network.captioner import Captioner, DecoderConfig
-from inchi_lightning.network.encoder import EncoderConfig
-from inchi_lightning.tokenizer import EOS_ID, PAD_ID, SOS_ID, InChITokenizer
+from inchi_lightning.network.captioner import DecoderConfig
+from inchi_lightning.network.encoder import EncoderConfig, ink
+from inchi_lightning.reading.caption_reader import decode_captions
+from inchi_lightning.reading.checkpoint import as_dataclass
+from inchi_lightning.reading.loading import captioner_network
+from inchi_lightning.tokenizer import PAD_ID
+from inchi_lightning.training.base_module import TrainingRate, stepped
 from inchi_lightning.training.checkpoints import plain_hyperparameters
 from inchi_lightning.training.metrics import ExactMatch, LevenshteinDistance
 
 log = logging.getLogger(__name__)
 
 
-def as_dataclass(cls: type, value: Any) -> Any:
-    """Accept a dataclass or its ``asdict`` form (how checkpoints store hyperparameters)."""
-    return cls(**value) if isinstance(value, dict) else value
-
-
-def ink(images: torch.Tensor) -> torch.Tensor:
-    """(B, 1, S, S) uint8 scans, white background → float with ink = 1, background = 0."""
-    return 1.0 - images.float() / 255.0
-
-
-class TrainingRate(L.LightningModule):
-    """Logs ``train/images_per_s``: images over the time from one training batch's end to the
-    next, data loading included (what a user waits for), validation left out."""
-
-    _last_batch_end: float | None = None
-
-    def on_train_batch_end(self, outputs: Any, batch: dict[str, Any], batch_idx: int) -> None:
-        now = time.perf_counter()
-        if self._last_batch_end is not None:
-            rate = len(batch["image_ids"]) / (now - self._last_batch_end)
-            self.log("train/images_per_s", rate, prog_bar=True, on_step=True, on_epoch=False)
-        self._last_batch_end = now
-
-    def on_train_epoch_start(self) -> None:
-        self._last_batch_end = None
-
-    def on_validation_end(self) -> None:
-        self._last_batch_end = None
-
-
-class InChICaptioner(TrainingRate):
+class CaptionerModule(TrainingRate):
     """A ResNet encoder and an LSTM decoder trained to write the InChI of a drawing.
 
     Args:
@@ -100,16 +70,8 @@ class InChICaptioner(TrainingRate):
                 "preprocessed set, or predict with --ckpt_path"
             )
         self.save_hyperparameters()
-        self.tokenizer = InChITokenizer(vocabulary, max_length)
         self.clean_params = as_dataclass(CleanParams, clean_params) or CleanParams()
-        self.net = Captioner(
-            vocab_size=self.tokenizer.vocab_size,
-            encoder=as_dataclass(EncoderConfig, encoder) or EncoderConfig(),
-            decoder=as_dataclass(DecoderConfig, decoder) or DecoderConfig(),
-            pad_id=PAD_ID,
-            sos_id=SOS_ID,
-            eos_id=EOS_ID,
-        )
+        self.net, self.tokenizer = captioner_network(self.hparams, encoder_weights=True)
         self.val_levenshtein, self.test_levenshtein = LevenshteinDistance(), LevenshteinDistance()
         self.val_exact_match, self.test_exact_match = ExactMatch(), ExactMatch()
         self.val_levenshtein_best = MinMetric()
@@ -140,24 +102,10 @@ class InChICaptioner(TrainingRate):
     # ---- evaluation -------------------------------------------------------------------------
 
     def decode(self, images: torch.Tensor) -> tuple[list[list[str]], torch.Tensor]:
-        """Candidate InChIs for (B, 1, S, S) uint8 images, best first, and their (B, k) scores.
-
-        k is ``beam_width`` (one candidate when decoding greedily); a score is the mean token
-        log-probability (length-normalised as set by ``length_penalty`` in beam search).
-        """
-        max_length = self.tokenizer.max_length - 1  # generated tokens: no <sos>, with <eos>
-        if self.hparams.beam_width > 1:
-            tokens, scores = self.net.beam(
-                ink(images),
-                max_length=max_length,
-                beam_width=self.hparams.beam_width,
-                length_penalty=self.hparams.length_penalty,
-            )  # (B, k, L), (B, k)
-        else:
-            tokens, scores = self.net.greedy(ink(images), max_length=max_length)
-            tokens, scores = tokens.unsqueeze(1), scores.unsqueeze(1)  # (B, 1, L), (B, 1)
-        candidates = [self.tokenizer.decode_batch(beams) for beams in tokens.tolist()]
-        return candidates, scores
+        """Candidate InChIs for (B, 1, S, S) uint8 images, best first, and their (B, k) scores
+        (``decode_captions`` at this model's beam width)."""
+        hp = self.hparams
+        return decode_captions(self.net, self.tokenizer, images, hp.beam_width, hp.length_penalty)
 
     def _evaluate(self, batch: dict[str, Any], stage: str) -> list[str]:
         batch_size = len(batch["image_ids"])
@@ -227,27 +175,6 @@ class InChICaptioner(TrainingRate):
 
     # ---- prediction -------------------------------------------------------------------------
 
-    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> list[dict[str, Any]]:
-        """One ``{"image_id", "InChI", "confidence"}`` per image; unreadable ones get ``""``.
-
-        With ``rdkit_postprocess`` the InChI is the most probable candidate RDKit reads,
-        normalised, and the confidence that candidate's score.
-        """
-        candidates, scores = self.decode(batch["images"])
-        rows = []
-        for image_id, error, beams, beam_scores in zip(
-            batch["image_ids"], batch["errors"], candidates, scores.tolist(), strict=True
-        ):
-            inchi, score = beams[0], beam_scores[0]
-            if error:
-                log.warning("could not read image %s: %s", image_id, error)
-                inchi, score = "", float("nan")
-            elif self.hparams.rdkit_postprocess:
-                result = postprocess(beams)
-                inchi, score = result.final, beam_scores[result.chosen_index]
-            rows.append({"image_id": image_id, "InChI": inchi, "confidence": score})
-        return rows
-
     # ---- optimisation -----------------------------------------------------------------------
 
     def configure_optimizers(self) -> dict[str, Any]:
@@ -263,27 +190,3 @@ class InChICaptioner(TrainingRate):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         plain_hyperparameters(checkpoint, self)
-
-
-def stepped(
-    optimizer: torch.optim.Optimizer, kind: str, warmup_steps: int, trainer: L.Trainer
-) -> dict[str, Any]:
-    """``configure_optimizers``' answer: ``optimizer`` with ``warmup_then``'s factor applied
-    at every step of the run."""
-    total = max(int(trainer.estimated_stepping_batches), 1)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_then(kind, warmup_steps, total))
-    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-
-
-def warmup_then(kind: str, warmup_steps: int, total_steps: int):
-    """Learning-rate factor per step: linear warm-up, then cosine decay or constant."""
-
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / warmup_steps
-        if kind == "constant":
-            return 1.0
-        progress = (step - warmup_steps) / max(total_steps - warmup_steps, 1)
-        return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-
-    return factor

@@ -1,4 +1,6 @@
-"""Checkpoint files: ``last.ckpt`` for resuming, and the check that a file is one of ours.
+"""Checkpoint files written in training: ``last.ckpt`` for resuming, the model class named in
+every checkpoint, and releases (fp16, one checkpoint or the mean of several). Reading a file
+and checking that it is one of ours is ``reading.checkpoint``'s.
 
 Every checkpoint is read with ``torch.load(weights_only=True)``: tensors and plain values only,
 so a file that would need arbitrary unpickling (which can run code) is refused, never executed.
@@ -7,8 +9,6 @@ so a file that would need arbitrary unpickling (which can run code) is refused, 
 from __future__ import annotations
 
 import dataclasses
-import pickle
-import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,11 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.trainer.states import TrainerFn
 
 from inchi_lightning.files import atomic_path
+from inchi_lightning.reading.checkpoint import (
+    CLASS_PATH_KEY,
+    check_checkpoint,
+    model_class_path,
+)
 
 LAST_NAME = "last"
 # ckpt_path values that Lightning resolves itself, from the checkpoint callbacks' directories.
@@ -86,54 +91,6 @@ def checkpoint_to_load(ckpt_path: str | None, dirpath: str | None) -> Path | Non
     ):
         return None
     return Path(ckpt_path)
-
-
-def check_checkpoint(path: str | Path) -> dict:
-    """Refuse, with a one-line error, any file that is not a readable inchi_lightning checkpoint;
-    return its hyperparameters.
-
-    Raises:
-        FileNotFoundError: no such file.
-        ValueError: the file is corrupted, holds pickled objects, or is not an inchi_lightning
-            checkpoint (a plain state dict, another project's checkpoint).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    not_ours = f"{path} is not an inchi_lightning checkpoint"
-    # torch.save writes a zip archive; a truncated or garbled file has no readable directory.
-    if not zipfile.is_zipfile(path):
-        raise ValueError(f"{not_ours}: not a PyTorch checkpoint, or a corrupted one")
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except pickle.UnpicklingError as exc:
-        raise ValueError(
-            f"{not_ours}: it holds pickled objects other than tensors and plain values, which "
-            "are never loaded since loading them can run code"
-        ) from exc
-    except (RuntimeError, EOFError, OSError) as exc:
-        raise ValueError(f"{not_ours}: unreadable ({str(exc).splitlines()[0]})") from exc
-    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
-        raise ValueError(f"{not_ours}: it holds no Lightning model weights")
-    hparams = checkpoint.get("hyper_parameters")
-    if not isinstance(hparams, dict) or not model_class_path(hparams).startswith(PACKAGE + "."):
-        raise ValueError(f"{not_ours}: its hyperparameters name no inchi_lightning model")
-    if model_class_path(hparams) == CAPTIONER_CLASS_PATH and not hparams.get("vocabulary"):
-        raise ValueError(f"{not_ours}: its hyperparameters have no InChI vocabulary")
-    return hparams
-
-
-PACKAGE = "inchi_lightning"
-# Checkpoints written before they named their model hold the captioner, with its vocabulary.
-CAPTIONER_CLASS_PATH = "inchi_lightning.training.module.InChICaptioner"
-CLASS_PATH_KEY = "_class_path"  # where LightningCLI keeps a module's class among its hparams
-
-
-def model_class_path(hparams: dict) -> str:
-    """The module class a checkpoint's hyperparameters belong to, as ``package.module.Class``."""
-    if CLASS_PATH_KEY in hparams:
-        return str(hparams[CLASS_PATH_KEY])
-    return CAPTIONER_CLASS_PATH if hparams.get("vocabulary") else ""
 
 
 def plain_hyperparameters(checkpoint: dict, module: L.LightningModule) -> None:

@@ -1,10 +1,8 @@
-"""``InChIDataModule``: shard directories → datasets → loaders, and image folders for predict."""
+"""``InChIDataModule``: shard directories → datasets → loaders."""
 
 from __future__ import annotations
 
-import dataclasses
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +11,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from inchi_lightning.imaging import CleanParams, ImageError, clean, read_gray
 from inchi_lightning.prep.quickstart import QuickstartSettings
 from inchi_lightning.shards import ShardSet, read_shard_spec
 from inchi_lightning.tokenizer import PAD_ID, InChITokenizer
 
 log = logging.getLogger(__name__)
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 
 
 def train_augmentation() -> Any:
@@ -90,82 +85,6 @@ def collate_captions(samples: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def list_images(folder: str | Path) -> tuple[list[Path], list[Path]]:
-    """Image files under ``folder`` (recursively, sorted by path) and the other files found."""
-    files = sorted(p for p in Path(folder).rglob("*") if p.is_file())
-    images = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
-    others = [p for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
-    return images, others
-
-
-def refuse_name_clashes(images: list[Path], folder: str | Path) -> None:
-    """A submission names each image by its file's stem, as Kaggle's does; two files of one
-    stem in different subfolders would give two rows of one name.
-
-    Raises:
-        ValueError: naming the first clash.
-    """
-    seen: dict[str, Path] = {}
-    for path in images:
-        first = seen.setdefault(path.stem, path)
-        if first != path:
-            a, b = (p.relative_to(folder) for p in (first, path))
-            raise ValueError(
-                f"{a} and {b} in {folder} would both be named {path.stem!r} in the "
-                "submission: rename one, or predict their folders one at a time"
-            )
-
-
-class ImageFolderDataset(Dataset):
-    """Unlabelled images cleaned exactly as in training; unreadable ones are flagged, not fatal.
-
-    With ``reading_sizes``, each image is also cleaned from its file at each of those sides
-    (``rescaled``: side -> image), for a model that picks the scale it reads an image at.
-    """
-
-    def __init__(
-        self, paths: list[Path], clean_params: CleanParams, reading_sizes: Sequence[int] = ()
-    ):
-        self.paths = paths
-        self.clean_params = clean_params
-        self.reading_sizes = tuple(reading_sizes)
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, index: int) -> dict[str, Any]:
-        path = self.paths[index]
-        sizes = (self.clean_params.image_size, *self.reading_sizes)
-        try:
-            gray, error = read_gray(path), ""
-            images = [
-                clean(gray, dataclasses.replace(self.clean_params, image_size=s)) for s in sizes
-            ]
-        except ImageError as exc:
-            images, error = [np.full((s, s), 255, dtype=np.uint8) for s in sizes], str(exc)
-        sample = {"image": torch.from_numpy(images[0]), "image_id": path.stem, "error": error}
-        if self.reading_sizes:
-            sample["rescaled"] = {
-                size: torch.from_numpy(image)
-                for size, image in zip(self.reading_sizes, images[1:], strict=True)
-            }
-        return sample
-
-
-def collate_images(samples: list[dict[str, Any]]) -> dict[str, Any]:
-    batch = {
-        "images": torch.stack([s["image"] for s in samples]).unsqueeze(1),
-        "image_ids": [s["image_id"] for s in samples],
-        "errors": [s["error"] for s in samples],
-    }
-    if "rescaled" in samples[0]:  # (B, 1, side, side) per side
-        batch["rescaled"] = {
-            size: torch.stack([s["rescaled"][size] for s in samples]).unsqueeze(1)
-            for size in samples[0]["rescaled"]
-        }
-    return batch
-
-
 class InChIDataModule(L.LightningDataModule):
     """Batches of molecule images and tokenised InChIs from a shard directory.
 
@@ -177,7 +96,6 @@ class InChIDataModule(L.LightningDataModule):
         quickstart: the synthetic set that the command line builds at ``shards`` when that
             directory does not exist yet (``prep/quickstart.py``); configured here, under
             ``data:``, because it says where this module's shards come from.
-        predict_dir: folder of images (or a BMS ``test/`` tree) that ``predict`` reads.
     """
 
     def __init__(
@@ -187,7 +105,6 @@ class InChIDataModule(L.LightningDataModule):
         num_workers: int = 2,
         augment: bool = True,
         quickstart: QuickstartSettings | None = None,
-        predict_dir: str | None = None,
     ) -> None:
         super().__init__()
         self.shards = Path(shards)
@@ -195,14 +112,10 @@ class InChIDataModule(L.LightningDataModule):
         self.num_workers = num_workers
         self.augment = augment
         self.quickstart = quickstart
-        self.predict_dir = predict_dir
         self.tokenizer: InChITokenizer | None = None
         self.datasets: dict[str, Dataset] = {}
 
     def setup(self, stage: str) -> None:
-        if stage == "predict":
-            self.datasets["predict"] = self._predict_dataset()
-            return
         self.tokenizer, _ = read_shard_spec(self.shards)
         self._check_vocabulary_matches_model()
         for split in ("train", "val", "test"):
@@ -226,30 +139,14 @@ class InChIDataModule(L.LightningDataModule):
                 "data with `--vocab` pointing at the vocabulary the model was trained with"
             )
 
-    def _predict_dataset(self) -> ImageFolderDataset:
-        if self.predict_dir is None:
-            raise ValueError("predict needs data.predict_dir: a folder of images")
-        images, others = list_images(self.predict_dir)
-        if others:
-            names = ", ".join(str(p) for p in others[:5])
-            log.warning(
-                "skipping %d non-image files in %s: %s", len(others), self.predict_dir, names
-            )
-        if not images:
-            raise ValueError(f"no images found in {self.predict_dir}")
-        refuse_name_clashes(images, self.predict_dir)
-        model = self.trainer.lightning_module
-        return ImageFolderDataset(images, model.clean_params, getattr(model, "reading_sizes", ()))
-
     def _loader(self, split: str, shuffle: bool = False) -> DataLoader:
         dataset = self.datasets[split]
-        collate = collate_images if split == "predict" else self.collate_split
         return DataLoader(
             dataset,
             batch_size=self.batch_size,
             shuffle=shuffle,
             num_workers=self.num_workers,
-            collate_fn=collate,
+            collate_fn=self.collate_split,
             persistent_workers=self.num_workers > 0 and split == "train",
             drop_last=False,
         )
@@ -262,6 +159,3 @@ class InChIDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test")
-
-    def predict_dataloader(self) -> DataLoader:
-        return self._loader("predict")

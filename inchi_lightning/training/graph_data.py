@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from inchi_lightning.molgraph import MolGraph, pair_class
+from inchi_lightning.chemistry.molgraph import MolGraph, pair_class
 from inchi_lightning.network.graph_loss import GraphTargets
 from inchi_lightning.shards import ShardSet
 from inchi_lightning.training.data import InChIDataModule, ShardImages
@@ -93,7 +93,7 @@ class GraphDataset(ShardImages):
         return image, graph.with_points(keypoints)
 
 
-def median_bond_length(shards: ShardSet, limit: int = 2000) -> float:
+def shards_bond_length(shards: ShardSet, limit: int = 2000) -> float:
     """The median of the drawings' median bond lengths, in the shards' pixels, over the first
     ``limit`` annotated samples (0 when none is annotated)."""
     lengths = []
@@ -102,7 +102,7 @@ def median_bond_length(shards: ShardSet, limit: int = 2000) -> float:
             break
         if shards.has_graph(index):
             graph = MolGraph.from_dict(shards.graph(index))
-            if graph.bonds:
+            if graph.bond_length:
                 lengths.append(graph.bond_length)
     return float(np.median(lengths)) if lengths else 0.0
 
@@ -133,7 +133,7 @@ def collate_graphs(samples: list[dict[str, Any]]) -> dict[str, Any]:
 
 class GraphDataModule(InChIDataModule):
     """``InChIDataModule`` with batches for the graph recogniser: every train, val and test
-    sample carries its annotation (``collate_graphs``); predict reads image folders alike."""
+    sample carries its annotation (``collate_graphs``)."""
 
     def split_dataset(self, shards: ShardSet, augment: bool) -> Dataset:
         return GraphDataset(shards, keypoint_augmentation() if augment else None)

@@ -1,14 +1,17 @@
 """Predicted graphs matched to true ones by position: the atom and bond true positives behind
-validation's precision and recall (``GraphReader``)."""
+validation's precision and recall (``GraphModule``)."""
 
 from __future__ import annotations
 
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from inchi_lightning.molgraph import MolGraph
+from inchi_lightning.chemistry.molgraph import MolGraph
 
 MATCH_RADIUS = 0.5  # a predicted atom matches a true one within this share of a bond length
+
+# The scale of a drawing without bonds, in pixels.
+LONE_ATOMS_BOND_LENGTH = 8.0
 
 
 def matched_counts(predicted: MolGraph, truth: MolGraph) -> dict[str, int]:
@@ -22,7 +25,8 @@ def matched_counts(predicted: MolGraph, truth: MolGraph) -> dict[str, int]:
     p, t = torch.as_tensor(predicted.points), torch.as_tensor(truth.points)
     distance = torch.cdist(p, t)
     rows, cols = linear_sum_assignment(distance.numpy())
-    radius = MATCH_RADIUS * truth.bond_length
+    # A drawing of lone atoms has no bond to scale by: a few pixels instead.
+    radius = MATCH_RADIUS * (truth.bond_length or LONE_ATOMS_BOND_LENGTH)
     match = {int(r): int(c) for r, c in zip(rows, cols, strict=True) if distance[r, c] <= radius}
     counts["atom_tp"] = sum(
         predicted.atoms[r].symbol == truth.atoms[c].symbol

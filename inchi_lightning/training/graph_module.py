@@ -1,8 +1,8 @@
-"""``GraphReader``: wires the graph recogniser to its losses, molecule-level metrics and logging.
+"""``GraphModule``: wires the graph recogniser to its losses, molecule-level metrics and logging.
 
 Training supervises every located atom and bond of a drawing (``GraphLoss``); validation reads
 whole molecules: decoded atoms and bonds become a ``MolGraph``, RDKit turns it into a standard
-InChI (``graph_chem.molecule_from_graph``), and the InChI is scored like the captioner's.
+InChI (``molecule.molecule_from_graph``), and the InChI is scored like the captioner's.
 """
 
 from __future__ import annotations
@@ -12,113 +12,34 @@ from typing import Any
 import numpy as np
 import torch
 
-from inchi_lightning.graph_chem import GraphReading, molecule_from_graph
+from inchi_lightning.chemistry.molecule import molecule_from_graph
+from inchi_lightning.chemistry.molgraph import MolGraph
 from inchi_lightning.imaging import CleanParams
-from inchi_lightning.molgraph import (
-    ATOM_SYMBOLS,
-    CHARGES,
-    PAIR_CLASSES,
-    GraphAtom,
-    MolGraph,
-    bond_from_pair,
-    reversed_pair_class,
-)
-from inchi_lightning.network.encoder import EncoderConfig
+from inchi_lightning.network.encoder import EncoderConfig, ink
 from inchi_lightning.network.graph import (
     ATOM_SEPARATION,
     ATOM_THRESHOLD,
     MAX_BOND_LENGTH,
-    DecodedGraph,
     DecodeSettings,
-    GraphNetConfig,
-    GraphRecognizer,
-    decode_graph,
 )
 from inchi_lightning.network.graph_loss import GraphLoss, GraphLossConfig
-from inchi_lightning.overlay import draw_graph
+from inchi_lightning.reading.appended_classes import grow_appended_classes
+from inchi_lightning.reading.checkpoint import as_dataclass, check_checkpoint
+from inchi_lightning.reading.graph_reader import decode_settings, read_graphs
+from inchi_lightning.reading.loading import graph_network
 from inchi_lightning.shipped import SHIPPED_KEYWORD, require_shipped_model
-from inchi_lightning.training.appended_classes import grow_appended_classes
-from inchi_lightning.training.checkpoints import check_checkpoint, plain_hyperparameters
-from inchi_lightning.training.graph_data import GraphDataset, median_bond_length
+from inchi_lightning.training.base_module import TrainingRate, stepped
+from inchi_lightning.training.checkpoints import plain_hyperparameters
+from inchi_lightning.training.graph_data import GraphDataset, shards_bond_length
 from inchi_lightning.training.graph_matching import matched_counts
 from inchi_lightning.training.metrics import ExactMatch, LevenshteinDistance
-from inchi_lightning.training.module import TrainingRate, as_dataclass, ink, stepped
+from inchi_lightning.training.overlay import draw_graph
 
-# The class whose repeated peaks are dropped beside an atom of any class (network.graph's
-# separate_atoms): a hash's wide end and the letters of a label make carbon peaks.
-CARBON_CLASS = ATOM_SYMBOLS.index("C")
-# Where ``read_molecules`` may look, as shares of the trained side: 32 px apart at 192. Real
-# drawings of large molecules come out smaller than any training drawing, small ones larger.
-READING_SCALES = (1 / 2, 2 / 3, 5 / 6, 7 / 6, 4 / 3, 3 / 2, 5 / 3, 11 / 6, 2.0)
-SCALE_VOTERS = 5  # the sides an image file is read at, around the one its bonds ask for
 # Classifiers whose class lists grow at their end (molgraph): older weights are padded on load.
 APPENDED_CLASS_LAYERS = ("net.atom_head", "net.charge_head")
 
 
-def network_config(encoder: EncoderConfig | None, **sizes: Any) -> GraphNetConfig:
-    """The network for this project's class lists (``molgraph``)."""
-    return GraphNetConfig(
-        num_atom_classes=len(ATOM_SYMBOLS),
-        num_charges=len(CHARGES),
-        num_bond_classes=len(PAIR_CLASSES),
-        reversed_bond_classes=[reversed_pair_class(c) for c in range(len(PAIR_CLASSES))],
-        encoder=encoder or EncoderConfig(name="resnet18"),
-        **sizes,
-    )
-
-
-def graph_of(decoded: DecodedGraph) -> MolGraph:
-    """The ``MolGraph`` a decoding says, with each part's confidence as its score."""
-    atoms = decoded.atoms
-    graph_atoms = [
-        GraphAtom(x, y, ATOM_SYMBOLS[symbol], CHARGES[charge], score)
-        for (x, y), symbol, charge, score in zip(
-            atoms.xy.tolist(),
-            atoms.classes.tolist(),
-            atoms.charges.tolist(),
-            atoms.scores.clamp(0, 1).tolist(),
-            strict=True,
-        )
-    ]
-    bonds = decoded.bonds
-    graph_bonds = [
-        bond_from_pair(i, j, kind, score)
-        for (i, j), kind, score in zip(
-            bonds.pairs.tolist(), bonds.classes.tolist(), bonds.scores.tolist(), strict=True
-        )
-    ]
-    return MolGraph(graph_atoms, [b for b in graph_bonds if b is not None])
-
-
-def voting_bond_length(graph: MolGraph) -> float:
-    """``graph``'s median bond length as the scale vote reads it: 0 for a graph without bonds,
-    which has no scale to tell and no say in the vote."""
-    return graph.bond_length if graph.bonds else 0.0
-
-
-def voting_sides(bond_length: float, target: float, sides: list[int], voters: int) -> list[int]:
-    """The ``voters`` sides nearest the one that brings a median bond of ``bond_length`` px at
-    ``sides[0]`` (the trained side) to ``target``, nearest first (``sides[0]`` for a graph
-    without bonds: ``bond_length`` 0)."""
-    wanted = sides[0] * target / bond_length if bond_length else sides[0]
-    best = min(sides, key=lambda side: abs(side - wanted))
-    return sorted(sides, key=lambda side: (abs(side - best), side))[:voters]
-
-
-def scale_vote(
-    inchis: list[str], confidences: list[float], bond_lengths: list[float], target: float
-) -> str:
-    """The InChI with most weight among one image's readings at several sides: each counts as
-    much as its median bond comes near ``target`` (``min(b / t, t / b)``; nothing without
-    bonds) times its confidence. Ties go to the first."""
-    totals: dict[str, float] = {}
-    for inchi, confidence, length in zip(inchis, confidences, bond_lengths, strict=True):
-        weight = min(length / target, target / length) * confidence if length else 0.0
-        totals[inchi] = totals.get(inchi, 0.0) + weight
-    return max(totals, key=totals.__getitem__)
-
-
-class GraphReader(TrainingRate):
+class GraphModule(TrainingRate):
     """The graph recogniser trained on drawings' own atoms and bonds; reads whole molecules.
 
     Args:
@@ -141,11 +62,11 @@ class GraphReader(TrainingRate):
         num_logged_samples: validation images shown in TensorBoard each validation, with the
             atoms and bonds read drawn over them, and their InChIs against the truth.
         target_bond_length: the training drawings' median bond length in pixels of
-            ``clean_params.image_size`` (``median_bond_length``; a fit fills it in). ``predict``
-            and ``evaluate`` read an image file at the trained size first, then again at the
-            sides of ``reading_sizes`` around the one that brings its bonds to this length,
-            and those readings vote (``read_molecules``): real drawings of large molecules
-            come out smaller than any training drawing. 0: one size only.
+            ``clean_params.image_size`` (``shards_bond_length``; a fit fills it in). A reader
+            (``reading.graph_reader``) reads an image at the trained size first and, where
+            that reading is unsure, again at the sides around the one that brings its bonds
+            to this length, and those readings vote: real drawings of large molecules come
+            out smaller than any training drawing. 0: one size only.
         init_weights: a checkpoint of this project whose weights a new fit starts from instead
             of the encoder's (``shipped``: the model that ships with the package; any fit's or
             release's file). Only the weights: optimiser, schedule and step count start afresh,
@@ -173,12 +94,8 @@ class GraphReader(TrainingRate):
         super().__init__()
         self.save_hyperparameters()
         self.clean_params = as_dataclass(CleanParams, clean_params) or CleanParams()
-        encoder = as_dataclass(EncoderConfig, encoder)
-        self.net_config = network_config(
-            encoder, neck=neck, head_channels=head_channels, max_bond_length=max_bond_length
-        )
-        self.net = GraphRecognizer(self.net_config)
-        self.loss = GraphLoss(self.net_config, as_dataclass(GraphLossConfig, loss))
+        self.net = graph_network(self.hparams, encoder_weights=True)
+        self.loss = GraphLoss(self.net.config, as_dataclass(GraphLossConfig, loss))
         self.val_levenshtein, self.test_levenshtein = LevenshteinDistance(), LevenshteinDistance()
         self.val_exact_match, self.test_exact_match = ExactMatch(), ExactMatch()
         self._counts: dict[str, int] = {}
@@ -207,82 +124,14 @@ class GraphReader(TrainingRate):
 
     # ---- reading molecules ------------------------------------------------------------------
 
-    @torch.no_grad()
     def read(self, images: torch.Tensor) -> list[MolGraph]:
         """The graph each (B, 1, S, S) uint8 image draws, in its pixels."""
-        return [graph_of(d) for d in decode_graph(self.net, ink(images), self.decode_settings)]
+        return read_graphs(self.net, images, self.decode_settings)
 
     @property
     def decode_settings(self) -> DecodeSettings:
-        """How this reader's maps become atoms and bonds: its release's settings."""
-        return DecodeSettings(
-            threshold=self.hparams.threshold,
-            separation=self.hparams.atom_separation,
-            plain_class=CARBON_CLASS,
-        )
-
-    @property
-    def reading_sizes(self) -> tuple[int, ...]:
-        """The other sides an image file is cleaned at for ``read_molecules`` (none when
-        ``target_bond_length`` is 0): 1/2 to 2 times the trained size, multiples of 32."""
-        if not self.hparams.get("target_bond_length"):
-            return ()
-        side = self.clean_params.image_size
-        return tuple(sorted({32 * round(side * scale / 32) for scale in READING_SCALES} - {side}))
-
-    def read_molecules(
-        self, images: torch.Tensor, rescaled: dict[int, torch.Tensor] | None = None
-    ) -> list[GraphReading]:
-        """The molecule each (B, 1, S, S) uint8 image draws.
-
-        With ``rescaled`` (side -> (B, 1, side, side): the same images cleaned at
-        ``reading_sizes``) an image is read again at the ``SCALE_VOTERS`` sides nearest the one
-        that brings its median bond to ``target_bond_length``, and those readings vote: each
-        counts as much as its own bonds come near that length (``min(b / t, t / b)``) times its
-        confidence (its least certain atom or bond), the InChI with most weight wins. One side
-        is a guess from one reading; on uspto-300 a vote of three read 6 more drawings right
-        than the nearest side alone, and a vote of five 4 more than three (BENCHMARKS.md).
-        """
-        first = self.read(images)
-        if not rescaled or not self.hparams.get("target_bond_length"):
-            return [molecule_from_graph(graph) for graph in first]
-        side = self.clean_params.image_size
-        voters = [self._voting_sizes(graph, [side, *rescaled]) for graph in first]
-        graphs: list[dict[int, MolGraph]] = [{side: graph} for graph in first]
-        for size in sorted(set().union(*voters) - {side}):
-            rows = [row for row, sizes in enumerate(voters) if size in sizes]
-            read = self.read(rescaled[size][rows].to(self.device))
-            for row, graph in zip(rows, read, strict=True):
-                graphs[row][size] = graph
-        return [
-            self._vote([by_size[size] for size in sizes])
-            for by_size, sizes in zip(graphs, voters, strict=True)
-        ]
-
-    def _voting_sizes(self, graph: MolGraph, sizes: list[int]) -> list[int]:
-        length = voting_bond_length(graph)
-        return voting_sides(length, self.hparams.target_bond_length, sizes, SCALE_VOTERS)
-
-    def _vote(self, graphs: list[MolGraph]) -> GraphReading:
-        """The reading whose InChI the graphs' weighted votes choose (``scale_vote``)."""
-        readings = [molecule_from_graph(graph) for graph in graphs]
-        winner = scale_vote(
-            [r.inchi for r in readings],
-            [r.confidence for r in readings],
-            [voting_bond_length(g) for g in graphs],
-            self.hparams.target_bond_length,
-        )
-        return next(r for r in readings if r.inchi == winner)
-
-    def decode(
-        self, images: torch.Tensor, rescaled: dict[int, torch.Tensor] | None = None
-    ) -> tuple[list[list[str]], torch.Tensor]:
-        """The InChI of each (B, 1, S, S) uint8 image as the only candidate ("" where RDKit
-        cannot build the molecule), and its (B, 1) confidence: the captioner's ``decode``
-        (``rescaled`` as for ``read_molecules``)."""
-        readings = self.read_molecules(images, rescaled)
-        confidence = torch.tensor([[r.confidence] for r in readings], dtype=torch.float32)
-        return [[r.inchi] for r in readings], confidence
+        """How this model's maps become atoms and bonds: its release's settings."""
+        return decode_settings(self.hparams.threshold, self.hparams.atom_separation)
 
     def _evaluate(self, batch: dict[str, Any], stage: str) -> None:
         size = len(batch["image_ids"])
@@ -348,19 +197,6 @@ class GraphReader(TrainingRate):
             self.log(f"{stage}/{part}_precision", c[f"{part}_tp"] / max(c[f"{part}_pred"], 1))
             self.log(f"{stage}/{part}_recall", c[f"{part}_tp"] / max(c[f"{part}_true"], 1))
 
-    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> list[dict[str, Any]]:
-        """One ``{"image_id", "InChI", "confidence"}`` per image; unreadable ones get ``""``."""
-        rows = []
-        readings = self.read_molecules(batch["images"], batch.get("rescaled"))
-        for image_id, error, reading in zip(
-            batch["image_ids"], batch["errors"], readings, strict=True
-        ):
-            inchi, confidence = reading.inchi, reading.confidence
-            if error:
-                inchi, confidence = "", float("nan")
-            rows.append({"image_id": image_id, "InChI": inchi, "confidence": confidence})
-        return rows
-
     # ---- optimisation -----------------------------------------------------------------------
 
     def on_fit_start(self) -> None:
@@ -370,7 +206,7 @@ class GraphReader(TrainingRate):
         # The scale real drawings are read at follows the drawings this model learns from.
         train = getattr(self.trainer.datamodule, "datasets", {}).get("train")
         if not self.hparams.target_bond_length and isinstance(train, GraphDataset):
-            self.hparams.target_bond_length = median_bond_length(train.shards)
+            self.hparams.target_bond_length = shards_bond_length(train.shards)
 
     def _load_initial_weights(self, source: str) -> None:
         path = require_shipped_model() if source == SHIPPED_KEYWORD else source

@@ -9,7 +9,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from inchi_lightning.molgraph import MolGraph
+from inchi_lightning.chemistry.molgraph import MolGraph
 
 # RGB. Plain bonds blue, multiple bonds green shades, stereo marks orange/red, unknown purple.
 BOND_COLOURS: dict[str, tuple[int, int, int]] = {
