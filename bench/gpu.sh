@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# One GPU, measured and used: bf16 training images/s against the plain PyTorch figures of
-# issue 6 (one H100: ~3,100 images/s for ResNet50 + plain LSTM, ~1,060 with the attention LSTM,
-# 224 px), and the GPU recipe of issue 7 (configs/gpu-attention.yaml) trained and evaluated.
+# One GPU, measured and used: bf16 training images/s against the plain PyTorch figures
+# (one H100: ~3,100 images/s for ResNet50 + plain LSTM, ~1,060 with the attention LSTM,
+# 224 px), and the GPU recipe (configs/gpu-attention.yaml) trained and evaluated.
 #
 #   bench/gpu.sh prepare     # here, on the CPU machine: fills .gpu/ (wheels, X11 libraries
 #                            # for RDKit's drawing, a copy of uspto-300) and .gpu/bench-shards,
@@ -72,7 +72,7 @@ prepare() {
 
 finetune_inputs() {
     # finetune's molecule lists (FT_SEED: new molecules for a new fit) and, from the shard
-    # directory HELDOUT_SHARDS (the yardstick's: ~/runs/graph-long/shards), the index files of
+    # directory HELDOUT_SHARDS (the yardstick's: $RUNS/graph-long/shards), the index files of
     # its val and test splits, whose molecules the drawings there must not show.
     local seed=${FT_SEED:-241} lists="$CARRY/lists"
     mkdir -p "$lists"

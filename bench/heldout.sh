@@ -1,18 +1,18 @@
 #!/usr/bin/env bash
 # The graph recogniser's held-out yardstick, rebuilt from nothing on a new machine, and a
-# checkpoint read on it. Since session 18 every release is measured here: the 1,114 molecules
+# checkpoint read on it. Every release is measured here: the 1,114 molecules
 # graph-long held out (configs/graph-cpu.yaml's quickstart set: 30,000 drawings, seed 0, half
 # patent style, val 3.75% by image id) drawn again with seeds 190 and 290, so that neither the
-# molecules nor the drawings were ever trained on or looked at (BENCHMARKS.md, session 18).
+# molecules nor the drawings were ever trained on or looked at.
 #
 #   bash bench/heldout.sh build                  # ~15 minutes on 2 cores, resumable
 #   bash bench/heldout.sh read CKPT NAME         # ~12 minutes: both draws and uspto-300
 #   bash bench/heldout.sh read shipped shipped   # the model that ships with the package
 #   bash bench/heldout.sh read CKPT NAME h190    # only these of h190, h290, uspto (default: all)
 #
-# RUNS (default ~/runs) holds everything: graph-long/{raw,shards}, valfiles/ (the held-out files
-# as a BMS-layout set), heldout190/, heldout290/, and read/NAME_{h190,h290,uspto}.csv with the
-# per-sample readings `bench/by_style.py` and `bench/side_readings.py` take.
+# RUNS (default ~/runs: outside the checkout, kept between runs) holds everything:
+# graph-long/{raw,shards}, valfiles/ (the held-out files as a BMS-layout set), heldout190/,
+# heldout290/, and read/NAME_{h190,h290,uspto}.csv with the per-sample readings `bench/analyse.py` takes (`style`, `label`, `confidence`, `misses`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python}
@@ -25,7 +25,7 @@ build() {
     local long=$RUNS/graph-long
     $PYTHON -m inchi_lightning synth --out "$long/raw" --n 30000 --seed 0 --patent-fraction 0.5
     # The split is by image id; preprocess decides which files it rejects. 256 px, as the
-    # release reads; graph-long at 192 and 256 keeps the same 1,114 val ids (session 21).
+    # release reads; graph-long at 192 and 256 keeps the same 1,114 val ids.
     $PYTHON -m inchi_lightning preprocess --input "$long/raw" --output "$long/shards" \
         --image-size 256 --keep-portrait --val-fraction 0.0375 --processes
     $PYTHON - "$long" "$RUNS/valfiles" "$HELDOUT_N" <<'EOF'
@@ -71,8 +71,8 @@ read_checkpoint() {
         seed=${set#h}
         $PYTHON -m inchi_lightning evaluate "${which[@]}" --images "$RUNS/heldout$seed" \
             --out "$out/${name}_h$seed.csv"
-        $PYTHON bench/by_style.py "$out/${name}_h$seed.csv" --seed "$seed" --n "$HELDOUT_N" \
-            --patent-fraction 0.5
+        $PYTHON bench/analyse.py style "$out/${name}_h$seed.csv" --seed "$seed" \
+            --n "$HELDOUT_N" --patent-fraction 0.5
     done
 }
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from rounds import in_fresh_process, interleaved, peak_rss_mb
 
-H100_IMAGES_PER_S = 3100  # ResNet50 + plain LSTM, 224 px, bf16 (issue 6's figure)
+H100_IMAGES_PER_S = 3100  # ResNet50 + plain LSTM, 224 px, bf16 (BENCHMARKS.md, GPU)
 NODE_LOADER_PROCESSES = 15  # a 16-core node, one core left to the training process
 
 

@@ -11,9 +11,9 @@ shared pages between their users, is reported beside it.
 
 - preprocess: the same drawings, subsets of the first N rows (a labels file of N rows beside a
   link to the image tree), 2 Ray CPUs, the CLI's defaults (256 px, 1000 images per shard).
-- predict: a checkpoint trained for a few steps (resnet18 + LSTM, 128 px) over N images; a
-  callback inside the predict process records its RSS after every batch, so that memory can be
-  read against images done (1,000 / 2,500 / 5,000).
+- predict: the shipped model reading N images through ``Reader``, as ``predict`` does, in a
+  process that records its RSS after every batch, so that memory can be read against images
+  done (1,000 / 2,500 / 5,000).
 """
 
 from __future__ import annotations
@@ -29,11 +29,8 @@ import threading
 import time
 from pathlib import Path
 
-from lightning.pytorch.callbacks import Callback
-
 ROOT = Path(__file__).resolve().parents[1]
 MB = 2**20
-PROBE_ENV = "MEMORY_BENCH_PROBE"  # where RssProbe appends its per-batch records
 
 
 def psutil_module():
@@ -162,85 +159,33 @@ def bench_preprocess(raw: Path, sizes: list[int], work: Path) -> list[dict]:
     return rows
 
 
-def tiny_checkpoint(raw: Path, work: Path) -> Path:
-    """A resnet18 + LSTM checkpoint at 128 px, trained for 3 steps: its weights do not matter
-    here, only that predict runs the real model over real images."""
-    shards = work / "train-shards"
-    if not (shards / "manifest.json").is_file():
-        source = subset(raw, 400, work / "raw-train")
-        args = ["--input", str(source), "--output", str(shards), "--image-size", "128"]
-        subprocess.run(cli("preprocess", *args, "--num-cpus", "2"), cwd=ROOT, check=True)
-    checkpoints = work / "checkpoints"
-    subprocess.run(
-        cli(
-            "fit",
-            "--config",
-            "configs/quickstart.yaml",
-            "--data.shards",
-            str(shards),
-            "--data.batch_size",
-            "8",
-            "--trainer.max_epochs",
-            "1",
-            "--trainer.limit_train_batches",
-            "3",
-            "--trainer.limit_val_batches",
-            "1",
-            "--trainer.logger.init_args.save_dir",
-            str(work / "logs"),
-            "--checkpoint.dirpath",
-            str(checkpoints),
-        ),
-        cwd=ROOT,
-        check=True,
-    )
-    return checkpoints / "last.ckpt"
+# Run in the predict process: ``Reader`` over the folder, one RSS record after every batch.
+PROBED_READING = """
+import json, os, sys, time
+sys.path.insert(0, {bench!r})
+from memory import MB, tree_memory
+from inchi_lightning import Reader
+from inchi_lightning.reading.inputs import image_files
 
-
-class RssProbe(Callback):
-    """Loaded inside the predict process by class path: appends ``{"images": done, "rss_mb":
-    RSS of the process and its DataLoader workers}`` after every predict batch to the file
-    named by ``$MEMORY_BENCH_PROBE``."""
-
-    def __init__(self) -> None:
-        self.images = 0
-        self.path = Path(os.environ[PROBE_ENV])
-        self.started = time.perf_counter()
-
-    def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, *_) -> None:
-        self.images += len(batch["image_ids"])
-        _, rss, _ = tree_memory(os.getpid())
-        with self.path.open("a") as handle:
-            seconds = time.perf_counter() - self.started
-            record = {"images": self.images, "rss_mb": rss / MB, "seconds": seconds}
-            handle.write(json.dumps(record) + "\n")
+paths, _ = image_files([{images!r}])
+reader, started, done = Reader(batch_size=50), time.perf_counter(), 0
+with open({probe!r}, "a") as probe:
+    for reading in reader.iter_read(paths):
+        done += 1
+        if done % 50 == 0 or done == len(paths):
+            rss = tree_memory(os.getpid())[1] / MB
+            seconds = time.perf_counter() - started
+            probe.write(json.dumps({{"images": done, "rss_mb": rss, "seconds": seconds}}) + "\\n")
+"""
 
 
 def bench_predict(raw: Path, n: int, work: Path) -> dict:
-    checkpoint = tiny_checkpoint(raw, work)
+    """The shipped model reading ``n`` images through ``Reader``, as ``predict`` does."""
     images = image_folder(raw, n, work / f"predict-{n}")
     probe = work / "predict-probe.jsonl"
     probe.unlink(missing_ok=True)
-    command = cli(
-        "predict",
-        "--config",
-        "configs/quickstart.yaml",
-        "--ckpt_path",
-        str(checkpoint),
-        "--data.predict_dir",
-        str(images),
-        "--data.batch_size",
-        "50",
-        "--trainer.logger",
-        "false",
-        "--trainer.enable_progress_bar",
-        "false",
-        "--submission.output",
-        str(work / "submission.csv"),
-        "--trainer.callbacks+=memory.RssProbe",
-    )
-    env = {**os.environ, PROBE_ENV: str(probe), "PYTHONPATH": str(ROOT / "bench")}
-    result = run_sampled(command, work / "predict.log", env=env)
+    code = PROBED_READING.format(bench=str(ROOT / "bench"), images=str(images), probe=str(probe))
+    result = run_sampled([sys.executable, "-c", code], work / "predict.log")
     records = [json.loads(line) for line in probe.read_text().splitlines()]
     marks = sorted({min(1000, n), min(2500, n), n})
     result["images_per_second"] = records[-1]["images"] / records[-1]["seconds"]

@@ -1,98 +1,86 @@
-"""Prediction images/s on this machine's cores: image cleaning in DataLoader processes, the
-model in the main process, as ``predict`` and ``evaluate`` run them.
+"""Reading speed on this machine's cores: images/s of ``Reader`` by vote setting and precision,
+and the API's time to its first reading.
 
-    python bench/predict_speed.py --ckpt checkpoints/cpu-60min/best.ckpt \
-        --images ../shared/data/uspto-300/images --workers 0 1 2 --beam-widths 1 4
+    python bench/predict_speed.py [--images ../shared/data/uspto-300/images] [--n 96] \
+        [--votes never auto always] [--precisions fp32 bf16] [--rounds 3]
 
-Each setting (loader processes x beam width) runs ``--batches`` batches after an untimed first
-one (process start-up, the first cleaning), in interleaved rounds. Two more rows say where the
-time goes: cleaning alone (the loader with no model) and decoding alone (the same images,
-cleaned once beforehand, held in memory).
+Each setting reads the same ``--n`` images (decoding, cleaning, the network, RDKit: all that a
+user waits for) once per round, in interleaved rounds, after an untimed warm-up batch; the
+median of the rounds is printed. The first reading's time is measured in a fresh process:
+``import inchi_lightning``, ``Reader()`` (the shipped model), one image read.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import statistics
+import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 
 import torch
 from rounds import interleaved
-from torch.utils.data import DataLoader
 
-from inchi_lightning.evaluation.labelled_set import load_reader
-from inchi_lightning.training.data import IMAGE_SUFFIXES, ImageFolderDataset, collate_images
-
-
-def loader(paths: list[Path], model, workers: int, batch: int) -> DataLoader:
-    dataset = ImageFolderDataset(paths, model.clean_params)
-    return DataLoader(dataset, batch_size=batch, num_workers=workers, collate_fn=collate_images)
+from inchi_lightning.reading.inputs import IMAGE_SUFFIXES
+from inchi_lightning.reading.reader import Reader
 
 
-def timed(batches, step, count: int) -> float:
-    """images/s over ``count`` batches after the first (untimed) one."""
-    iterator = iter(batches)
-    step(next(iterator))
-    start, images = time.perf_counter(), 0
-    for batch in itertools.islice(iterator, count):
-        step(batch)
-        images += len(batch["image_ids"])
-    return images / (time.perf_counter() - start)
-
-
-def decode_step(model, beam_width: int):
-    model.hparams.beam_width = beam_width
-
-    def step(batch) -> None:
-        with torch.inference_mode():
-            model.decode(batch["images"])
-
-    return step
+def first_reading_seconds(image: Path, ckpt: str | None) -> dict[str, float]:
+    """Seconds to import the package, load the model and read one image, in a new process."""
+    code = textwrap.dedent(f"""
+        import time
+        start = time.perf_counter()
+        from inchi_lightning import Reader
+        imported = time.perf_counter()
+        reader = Reader({ckpt!r})
+        loaded = time.perf_counter()
+        reader.read([{str(image)!r}])
+        read = time.perf_counter()
+        print(imported - start, loaded - imported, read - loaded)
+    """)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    imported, loaded, read = (float(x) for x in done.stdout.split())
+    return {"import": imported, "load": loaded, "first image": read}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--ckpt", required=True)
-    parser.add_argument("--images", required=True, type=Path, help="a folder of images")
-    parser.add_argument("--workers", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--beam-widths", nargs="+", type=int, default=[1, 4])
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--batches", type=int, default=6)
+    parser.add_argument("--ckpt_path", help="default: the shipped model")
+    parser.add_argument("--images", type=Path, default=Path("../shared/data/uspto-300/images"))
+    parser.add_argument("--n", type=int, default=96, help="images read per setting and round")
+    parser.add_argument("--votes", nargs="+", default=["never", "auto", "always"])
+    parser.add_argument("--precisions", nargs="+", default=["fp32", "bf16"])
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     paths = sorted(p for p in args.images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    needed = (args.batches + 1) * args.batch_size
-    if len(paths) < needed:
-        raise SystemExit(f"error: {needed} images needed, {args.images} has {len(paths)}")
-    model = load_reader(args.ckpt)
-    held = list(loader(paths[:needed], model, 0, args.batch_size))  # cleaned once, for decode only
-    settings = [("predict", w, k) for w in args.workers for k in args.beam_widths]
-    settings += [("clean only", w, 0) for w in args.workers]
-    settings += [("decode only", 0, k) for k in args.beam_widths]
-    rates: dict[tuple, list[float]] = {s: [] for s in settings}
-    for kind, workers, k in interleaved(settings, args.rounds):
-        if kind == "decode only":
-            rate = timed(held, decode_step(model, k), args.batches)
-        else:
-            step = decode_step(model, k) if kind == "predict" else (lambda batch: None)
-            rate = timed(loader(paths, model, workers, args.batch_size), step, args.batches)
-        rates[(kind, workers, k)].append(rate)
+    paths = paths[: args.n]
+    readers = {
+        (vote, precision): Reader(args.ckpt_path, vote=vote, precision=precision)
+        for vote in args.votes
+        for precision in args.precisions
+    }
+    for reader in readers.values():
+        reader.read(paths[: reader.batch_size])  # warm-up: first calls allocate and tune
+    rates: dict[tuple[str, str], list[float]] = {setting: [] for setting in readers}
+    for setting in interleaved(list(readers), args.rounds):
+        start = time.perf_counter()
+        readers[setting].read(paths)
+        rates[setting].append(len(paths) / (time.perf_counter() - start))
+    first = first_reading_seconds(paths[0], args.ckpt_path)
 
     print(
-        f"\n`python bench/predict_speed.py {' '.join(sys.argv[1:])}`: median of {args.rounds} "
-        f"rounds of {args.batches} batches of {args.batch_size}, {torch.get_num_threads()} torch "
+        f"\n`python bench/predict_speed.py {' '.join(sys.argv[1:])}`: {len(paths)} images of "
+        f"{args.images}, median of {args.rounds} rounds, {torch.get_num_threads()} torch "
         f"threads, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}\n"
     )
-    print("| what | loader processes | beam width | images/s |")
-    print("| --- | ---: | ---: | ---: |")
-    for kind, workers, k in settings:
-        width = str(k) if k else ""
-        median = statistics.median(rates[(kind, workers, k)])
-        print(f"| {kind} | {workers if kind != 'decode only' else ''} | {width} | {median:.1f} |")
+    print("| vote | precision | images/s |")
+    print("| --- | --- | ---: |")
+    for (vote, precision), measured in rates.items():
+        print(f"| {vote} | {precision} | {statistics.median(measured):.2f} |")
+    print("\nfirst reading: " + ", ".join(f"{k} {v:.2f} s" for k, v in first.items()))
     return 0
 
 

@@ -126,12 +126,12 @@ def window_rates(durations: list[float], window: int, images_per_step: int) -> l
 
 
 def plain_pytorch(args: argparse.Namespace, shards: Path) -> list[float]:
-    """The training step of InChICaptioner, written as a bare loop over the same loader."""
+    """The training step of CaptionerModule, written as a bare loop over the same loader."""
     from inchi_lightning.network.captioner import DecoderConfig
-    from inchi_lightning.network.encoder import EncoderConfig
+    from inchi_lightning.network.encoder import EncoderConfig, ink
     from inchi_lightning.tokenizer import PAD_ID
+    from inchi_lightning.training.captioner_module import CaptionerModule
     from inchi_lightning.training.data import InChIDataModule
-    from inchi_lightning.training.module import InChICaptioner, ink
 
     torch.manual_seed(0)
     datamodule = InChIDataModule(
@@ -139,7 +139,7 @@ def plain_pytorch(args: argparse.Namespace, shards: Path) -> list[float]:
     )
     datamodule.setup("fit")
     tokenizer = datamodule.tokenizer
-    net = InChICaptioner(
+    net = CaptionerModule(
         vocabulary=tokenizer.tokens,
         max_length=tokenizer.max_length,
         encoder=EncoderConfig(name=args.encoder, channels_last=args.channels_last),
