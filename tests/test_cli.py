@@ -146,7 +146,7 @@ def test_checkpoint_alone_predicts_every_image_and_survives_bad_ones(
     assert all(0 < float(by_id[s.stem]["confidence"]) <= 1 for s in sources)
     assert "wrote 4 predictions" in capsys.readouterr().out
     messages = [r.getMessage() for r in caplog.records]
-    skipped = [m for m in messages if "not images" in m]
+    skipped = [m for m in messages if "not an image" in m]
     assert len(skipped) == 1 and "notes.txt" in skipped[0]
     assert any("broken.png: unreadable image" in m for m in messages)
     # The Python API reads the same files to the same InChIs.

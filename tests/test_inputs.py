@@ -3,8 +3,11 @@ arrays, Pillow images), as gray uint8 or a one-line reason."""
 
 from __future__ import annotations
 
+import hypothesis.extra.numpy as hnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from inchi_lightning.imaging import ImageError
@@ -102,3 +105,32 @@ def test_files_pillow_reads_and_opencv_does_not_come_out_as_gray(tmp_path):
         read = gray_image(tmp_path / name)
         assert read.shape == gray.shape, name
         assert (np.abs(read.astype(int) - gray.astype(int)) < 40).all(), name
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    hnp.arrays(
+        dtype=st.sampled_from(
+            [
+                np.uint8,
+                np.uint16,
+                np.int8,
+                np.int32,
+                np.int64,
+                np.float16,
+                np.float32,
+                np.float64,
+                np.bool_,
+                np.complex64,
+            ]
+        ),  # fmt: skip
+        shape=hnp.array_shapes(min_dims=0, max_dims=4, min_side=0, max_side=6),
+    )
+)
+def test_any_array_is_gray_uint8_or_a_one_line_image_error(array):
+    try:
+        gray = gray_image(array)
+    except ImageError as error:
+        assert str(error) and "\n" not in str(error)
+        return
+    assert gray.dtype == np.uint8 and gray.ndim == 2 and gray.shape == array.shape[:2]

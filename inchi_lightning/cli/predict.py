@@ -69,7 +69,12 @@ def main(argv: list[str] | None = None) -> int:
         paths, skipped = image_files(args.images)
         if skipped:
             shown = ", ".join(str(p) for p in skipped[:5])
-            log.warning("skipping %d files that are not images: %s", len(skipped), shown)
+            files = (
+                "1 file that is not an image"
+                if len(skipped) == 1
+                else f"{len(skipped)} files that are not images"
+            )
+            log.warning("skipping %s: %s", files, shown)
         written = predict(paths, args, columns)
     except (OSError, ValueError) as exc:
         return user_error(exc)

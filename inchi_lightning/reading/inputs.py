@@ -57,8 +57,10 @@ def _gray_from_array(array: np.ndarray) -> np.ndarray:
         array = np.where(array, 255, 0).astype(np.uint8)
     if array.dtype.kind not in "uif":
         raise ImageError(f"an image array holds numbers, not {array.dtype}")
-    if array.dtype.kind == "f" and not np.isfinite(array).all():
-        raise ImageError("image array has NaN or infinite values")
+    if array.dtype.kind == "f":
+        if not np.isfinite(array).all():
+            raise ImageError("image array has NaN or infinite values")
+        array = np.clip(array, 0.0, 1.0)  # outside [0, 1] is black or white, however far
     if array.dtype.kind == "i":  # signed: only the non-negative range means anything
         array = np.clip(array, 0, None).astype(np.uint16 if array.max() > 255 else np.uint8)
     if array.ndim == 3:  # RGB(A) as numpy and Pillow give them; OpenCV's functions want BGR(A)
