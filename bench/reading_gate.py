@@ -26,7 +26,7 @@ from inchi_lightning.evaluation.labelled_set import read_labelled_rows
 from inchi_lightning.reading.graph_reader import GraphImageReader, SideReading
 from inchi_lightning.reading.inputs import gray_image
 from inchi_lightning.reading.reader import Reader
-from inchi_lightning.reading.vote import VoteGate, scale_vote
+from inchi_lightning.reading.vote import VoteGate
 
 DEV_SETS = [
     "../shared/data/uspto-300",
@@ -57,34 +57,21 @@ def measure(reader: GraphImageReader, sets: list[str]) -> list[Measured]:
     return measured
 
 
-def replay(reader: GraphImageReader, gate: VoteGate | None, image: Measured) -> tuple[bool, list]:
-    """Whether ``read`` with ``gate`` (None: vote on every image) reads ``image`` right, and
-    the sides it reads."""
+def replay(reader: GraphImageReader, gate: VoteGate, image: Measured) -> tuple[bool, list]:
+    """Whether ``read`` with ``gate`` reads ``image`` right (``choose`` over its readings at
+    every side), and the sides ``read`` reads for it."""
     truth, voters, by_side = image
     if not by_side:
         return False, []
+    reader.gate = gate
     first = by_side[reader.side]
-
-    def unsure(reading: SideReading) -> bool:
-        molecule = reading.molecule
-        args = (molecule.valid, molecule.confidence, reading.bond_length, reader.target)
-        return gate is None or gate.votes(*args)
-
-    if not unsure(first):
-        return first.molecule.inchi == truth, [reader.side]
-    best = by_side.get(voters[0], first)
-    if not unsure(best):
-        return best.molecule.inchi == truth, sorted({reader.side, voters[0]})
-    voting = [by_side[s] for s in voters if s in by_side]
-    winner = voting[
-        scale_vote(
-            [r.molecule.inchi for r in voting],
-            [r.molecule.confidence for r in voting],
-            [r.bond_length for r in voting],
-            reader.target,
-        )
-    ]
-    return winner.molecule.inchi == truth, sorted({reader.side, *voters})
+    if not reader.unsure(first):
+        sides = [reader.side]
+    elif not reader.unsure(by_side.get(voters[0], first)):
+        sides = [reader.side, voters[0]]
+    else:
+        sides = [reader.side, *voters]
+    return reader.choose(voters, by_side).molecule.inchi == truth, sorted(set(sides))
 
 
 def print_gates(reader: GraphImageReader, measured: list[Measured]) -> None:
@@ -93,7 +80,8 @@ def print_gates(reader: GraphImageReader, measured: list[Measured]) -> None:
     print("| ---: | ---: | ---: | ---: | ---: |")
     first_only = sum(m[2] and m[2][reader.side].molecule.inchi == m[0] for m in measured)
     print(f"| trained side only | | {first_only} | 0.0% | 1.00 |")
-    gates = [VoteGate("auto", c, r) for c in CONFIDENCES for r in BOND_RATIOS] + [None]
+    gates = [VoteGate("auto", c, r) for c in CONFIDENCES for r in BOND_RATIOS]
+    gates.append(VoteGate("always"))
     for gate in gates:
         exact = again = pixels = 0
         for image in measured:
@@ -101,7 +89,9 @@ def print_gates(reader: GraphImageReader, measured: list[Measured]) -> None:
             exact += right
             again += len(sides) > 1
             pixels += sum((side / reader.side) ** 2 for side in sides)
-        bounds = "every image | " if gate is None else f"{gate.confidence} | {gate.bond_ratio}"
+        bounds = (
+            "every image | " if gate.mode == "always" else f"{gate.confidence} | {gate.bond_ratio}"
+        )
         print(f"| {bounds} | {exact} | {again / total:.1%} | {pixels / total:.2f} |")
 
 

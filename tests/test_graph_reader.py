@@ -180,3 +180,21 @@ def test_read_cleaned_reads_shard_images_as_they_are(monkeypatch):
     readings = tiny_reader(VoteGate("always")).read_cleaned(images)
     assert [r.inchi for r in readings] == [ETHANOL, ETHANOL]
     assert dataclasses.asdict(readings[0])["candidates"] == (ETHANOL,)
+
+
+@pytest.mark.parametrize("gate", [VoteGate("auto", 0.5, 1.25), VoteGate("always")])
+def test_choose_over_every_sides_readings_replays_what_read_keeps(fake_network, gate):
+    # Image 0 sure at 192; image 1 weak at 192 and sure where its bonds ask; image 2 weak
+    # everywhere, so it goes to the vote.
+    bond, score = {0: 24.0, 1: 16.0, 2: 16.0}, {0: 1.0, 1: 0.4, 2: 0.4}
+
+    def read(row, side):
+        sure_here = row == 0 or (row == 1 and side == 288)
+        end = "O" if side in (224, 256, 288) else "C"
+        return chain(bond[row] * side / 192, end, 1.0 if sure_here else score[row])
+
+    fake_network(read)
+    reader = tiny_reader(gate)
+    readings = reader.read(rows(3))
+    replayed = [reader.choose(voters, by_side) for voters, by_side in reader.side_readings(rows(3))]
+    assert [r.molecule.inchi for r in replayed] == [r.inchi for r in readings]

@@ -163,19 +163,18 @@ class GraphImageReader:
 
         Three steps, each only for the images the one before left unsure (``VoteGate``): the
         trained side; the side that brings the first reading's bonds to the trained length;
-        the other voting sides around it, and the vote."""
-        firsts = self._read_at(self.side, grays)
-        sides = [{self.side: f} if isinstance(f, SideReading) else {} for f in firsts]
+        the other voting sides around it, and the vote (``choose``)."""
+        firsts, sides = self._read_firsts(grays)
         voters = {
             index: self._voting_sides(by_side[self.side])
             for index, by_side in enumerate(sides)
-            if by_side and self._unsure(by_side[self.side])
+            if by_side and self.unsure(by_side[self.side])
         }
         self._read_more(grays, sides, {index: sides_[:1] for index, sides_ in voters.items()})
         still_unsure = {
             index: voting
             for index, voting in voters.items()
-            if self._unsure(sides[index].get(voting[0], sides[index][self.side]))
+            if self.unsure(sides[index].get(voting[0], sides[index][self.side]))
         }
         self._read_more(grays, sides, still_unsure)
         readings = []
@@ -183,25 +182,30 @@ class GraphImageReader:
             if isinstance(first, ImageError):
                 readings.append(Reading.failed(first.reason))
                 continue
-            if index in still_unsure:
-                chosen = self._vote(
-                    [sides[index][s] for s in still_unsure[index] if s in sides[index]]
-                )
-            elif index in voters:
-                chosen = sides[index].get(voters[index][0], first)
-            else:
-                chosen = first
+            chosen = self.choose(voters.get(index, []), sides[index])
             readings.append(Reading.of_graph(chosen.molecule, chosen.drawn))
         return readings
+
+    def choose(self, voters: list[int], by_side: dict[int, SideReading]) -> SideReading:
+        """The reading ``read`` keeps of one image's readings ``by_side``: the trained side's
+        if it is sure, else the one at the side its bonds ask for (``voters[0]``) if that is
+        sure, else the vote of the voting sides read. ``read`` reads just the sides this needs;
+        given every side (``side_readings``), it replays ``read`` for any gate."""
+        first = by_side[self.side]
+        if not self.unsure(first):
+            return first
+        best = by_side.get(voters[0], first)
+        if not self.unsure(best):
+            return best
+        return self._vote([by_side[s] for s in voters if s in by_side] or [first])
 
     def side_readings(
         self, grays: Sequence[np.ndarray]
     ) -> list[tuple[list[int], dict[int, SideReading]] | ImageError]:
         """Every image read at the trained side and at all its voting sides, whatever the gate:
         (the voting sides, nearest the wanted one first; the readings by side). For replaying
-        gates and votes over one set of readings (``bench/reading_gate.py``)."""
-        firsts = self._read_at(self.side, grays)
-        sides = [{self.side: f} if isinstance(f, SideReading) else {} for f in firsts]
+        gates and votes over one set of readings (``choose``, ``bench/reading_gate.py``)."""
+        firsts, sides = self._read_firsts(grays)
         voters = {
             index: self._voting_sides(by_side[self.side])
             for index, by_side in enumerate(sides)
@@ -213,7 +217,16 @@ class GraphImageReader:
             for index, first in enumerate(firsts)
         ]
 
-    def _unsure(self, reading: SideReading) -> bool:
+    def _read_firsts(
+        self, grays: Sequence[np.ndarray]
+    ) -> tuple[list[SideReading | ImageError], list[dict[int, SideReading]]]:
+        """Every image read at the trained side, and each one's readings by side so far."""
+        firsts = self._read_at(self.side, grays)
+        return firsts, [{self.side: f} if isinstance(f, SideReading) else {} for f in firsts]
+
+    def unsure(self, reading: SideReading) -> bool:
+        """Whether the gate reads an image further after ``reading`` (never without other
+        sides to read)."""
         if not self.other_sides:
             return False
         molecule = reading.molecule
